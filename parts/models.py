@@ -1,0 +1,177 @@
+"""Parts, stock per center, reservations for repairs, and parts orders to the central warehouse."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+
+class Part(models.Model):
+    part_number = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    unit_price = models.PositiveIntegerField(help_text=_("KRW"))
+    compatible_models = models.ManyToManyField(
+        "service_center.ProductModel", related_name="parts", blank=True
+    )
+
+    def __str__(self) -> str:
+        return f"{self.part_number} {self.name}"
+
+
+class Stock(models.Model):
+    """On-hand and reserved units of one part at one center.
+
+    Never read-modify-write in Python: lock the row or use a conditional F() update. The database
+    constraints hold the invariant even if code is wrong.
+    """
+
+    center = models.ForeignKey(
+        "service_center.ServiceCenter", on_delete=models.PROTECT, related_name="stock"
+    )
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="stock")
+    on_hand = models.PositiveIntegerField(default=0)
+    reserved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["center", "part"], name="stock_one_row_per_center_part"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved__lte=F("on_hand")), name="stock_reserved_within_on_hand"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.part.part_number} @ {self.center.code}: {self.on_hand} ({self.reserved} res.)"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class ReservationStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting for stock")
+    RESERVED = "reserved", _("Reserved")
+    CONSUMED = "consumed", _("Used")
+    RELEASED = "released", _("Released")
+
+
+class Reservation(models.Model):
+    repair = models.ForeignKey(
+        "workflows.Repair", on_delete=models.CASCADE, related_name="reservations"
+    )
+    center = models.ForeignKey(
+        "service_center.ServiceCenter", on_delete=models.PROTECT, related_name="+"
+    )
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.PositiveIntegerField(help_text=_("Price quoted, KRW"))
+    status = models.CharField(
+        max_length=10, choices=ReservationStatus.choices, default=ReservationStatus.WAITING
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="reservation_quantity_positive")
+        ]
+        indexes = [
+            # FIFO allocation on receiving: the oldest waiting reservations of one part at a center.
+            models.Index(
+                fields=["center", "part", "created_at", "id"],
+                condition=Q(status="waiting"),
+                name="reservation_waiting_fifo",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.part_id} ({self.status})"
+
+    @property
+    def line_total(self) -> int:
+        return self.quantity * self.unit_price
+
+
+class PartsOrderState(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    SHIPPED = "shipped", _("Shipped by the warehouse")
+    RECEIVED = "received", _("Received")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class PartsOrder(ConcurrentTransitionMixin, models.Model):
+    center = models.ForeignKey(
+        "service_center.ServiceCenter", on_delete=models.PROTECT, related_name="parts_orders"
+    )
+    state = FSMField(
+        choices=PartsOrderState.choices, default=PartsOrderState.REQUESTED, protected=True
+    )
+    carrier = models.CharField(max_length=60, blank=True)
+    tracking_number = models.CharField(max_length=60, blank=True)
+    eta = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"PO-{self.pk} ({self.state})"
+
+    @transition(field=state, source=PartsOrderState.REQUESTED, target=PartsOrderState.SHIPPED)
+    def ship(self, *, carrier: str, tracking_number: str, eta) -> None:
+        self.carrier, self.tracking_number, self.eta = carrier, tracking_number, eta
+
+    @transition(
+        field=state,
+        source=[PartsOrderState.REQUESTED, PartsOrderState.SHIPPED],
+        target=PartsOrderState.RECEIVED,
+    )
+    def receive(self) -> None:
+        self.received_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=[PartsOrderState.REQUESTED, PartsOrderState.SHIPPED],
+        target=PartsOrderState.CANCELLED,
+    )
+    def cancel(self, *, reason: str) -> None:
+        self.cancel_reason = reason
+
+
+class PartsOrderLine(models.Model):
+    order = models.ForeignKey(PartsOrder, on_delete=models.CASCADE, related_name="lines")
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    quantity_received = models.PositiveIntegerField(default=0)
+    repair = models.ForeignKey(
+        "workflows.Repair",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="parts_order_lines",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity")),
+                name="order_line_received_within_quantity",
+            ),
+        ]
+
+    @property
+    def outstanding(self) -> int:
+        return self.quantity - self.quantity_received

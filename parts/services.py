@@ -1,0 +1,326 @@
+"""Every write to stock, reservations and parts orders.
+
+Lock order, everywhere: Repair rows (by pk) -> PartsOrder row -> Stock rows (by pk). Taking them in
+one order is what keeps two transactions from waiting on each other forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from parts.models import (
+    Part,
+    PartsOrder,
+    PartsOrderLine,
+    PartsOrderState,
+    Reservation,
+    ReservationStatus,
+    Stock,
+)
+from service_center.errors import NotFound, TransitionBlocked, ValidationFailed
+from service_center.models import ServiceCenter
+from service_center.validation import clean_text
+
+
+def _lock_stock(center_id: int, part_ids: list[int]) -> dict[int, Stock]:
+    """Lock (creating where missing) the stock rows of these parts at a center, in pk order."""
+    Stock.objects.bulk_create(
+        [Stock(center_id=center_id, part_id=p) for p in sorted(set(part_ids))],
+        ignore_conflicts=True,
+    )
+    rows = (
+        Stock.objects.select_for_update()
+        .filter(center_id=center_id, part_id__in=part_ids)
+        .order_by("pk")
+    )
+    return {s.part_id: s for s in rows}
+
+
+def reservation_create(*, repair: Any, part: Part, quantity: int) -> Reservation:
+    """Reserve `quantity` of `part` for `repair` from this center's stock, or queue it as waiting.
+
+    Caller holds the repair's row lock (lock order). Locks the stock row. First come, first served:
+    while older reservations of the part wait, a new one waits behind them even if a unit is free.
+    """
+    stock = _lock_stock(repair.center_id, [part.pk])[part.pk]
+    queue_ahead = Reservation.objects.filter(
+        center_id=repair.center_id, part=part, status=ReservationStatus.WAITING
+    ).exists()
+    status = ReservationStatus.WAITING
+    if not queue_ahead and stock.on_hand - stock.reserved >= quantity:
+        updated = Stock.objects.filter(
+            pk=stock.pk, on_hand__gte=F("reserved") + quantity
+        ).update(reserved=F("reserved") + quantity)
+        if updated == 1:
+            status = ReservationStatus.RESERVED
+    return Reservation.objects.create(
+        repair=repair,
+        center_id=repair.center_id,
+        part=part,
+        quantity=quantity,
+        unit_price=part.unit_price,
+        status=status,
+    )
+
+
+def reservations_release(*, repair: Any) -> list[int]:
+    """Give back what a repair holds and drop what it waits for. Returns the part ids freed.
+
+    Caller holds the repair's row lock. Stock freed here goes to the next waiting repair in a
+    transaction of its own after commit (`allocate_after_commit`), to keep the lock order.
+    """
+    held = list(
+        Reservation.objects.filter(
+            repair=repair, status__in=[ReservationStatus.WAITING, ReservationStatus.RESERVED]
+        ).order_by("pk")
+    )
+    reserved = [r for r in held if r.status == ReservationStatus.RESERVED]
+    if reserved:
+        stocks = _lock_stock(repair.center_id, [r.part_id for r in reserved])
+        for r in reserved:
+            Stock.objects.filter(pk=stocks[r.part_id].pk).update(
+                reserved=F("reserved") - r.quantity
+            )
+    Reservation.objects.filter(pk__in=[r.pk for r in held]).update(
+        status=ReservationStatus.RELEASED, updated_at=timezone.now()
+    )
+    freed = sorted({r.part_id for r in reserved})
+    if freed:
+        allocate_after_commit(center_id=repair.center_id, part_ids=freed)
+    return freed
+
+
+def reservations_consume(*, repair: Any) -> None:
+    """The repair used its parts: they leave on_hand and reserved together. Caller holds the lock."""
+    reserved = list(
+        Reservation.objects.filter(repair=repair, status=ReservationStatus.RESERVED).order_by("pk")
+    )
+    if not reserved:
+        return
+    stocks = _lock_stock(repair.center_id, [r.part_id for r in reserved])
+    for r in reserved:
+        updated = Stock.objects.filter(
+            pk=stocks[r.part_id].pk, reserved__gte=r.quantity, on_hand__gte=r.quantity
+        ).update(reserved=F("reserved") - r.quantity, on_hand=F("on_hand") - r.quantity)
+        if updated != 1:  # the constraints make this unreachable unless data was edited by hand
+            raise ValidationFailed({"parts": [f"Stock of {r.part_id} does not cover the use."]})
+    Reservation.objects.filter(pk__in=[r.pk for r in reserved]).update(
+        status=ReservationStatus.CONSUMED, updated_at=timezone.now()
+    )
+
+
+def allocate_waiting(
+    *, center_id: int, part_ids: list[int], arrivals: dict[int, int] | None = None
+) -> list[int]:
+    """Add `arrivals` to on_hand, then fill waiting reservations oldest first. One transaction.
+
+    Locks the repairs that wait for these parts (pk order), then the stock rows. Strict FIFO: a
+    reservation the free units can't cover holds the line for the ones behind it. Repairs left
+    with nothing to wait for move on (`parts_arrived`). Returns the repair ids that got parts.
+    """
+    from workflows import services as repair_services  # the workflow owns repair transitions
+
+    with transaction.atomic():
+        repair_ids = _lock_waiting_repairs(center_id, part_ids)
+        stocks = _lock_stock(center_id, part_ids)
+        for part_id, quantity in (arrivals or {}).items():
+            Stock.objects.filter(pk=stocks[part_id].pk).update(on_hand=F("on_hand") + quantity)
+            stocks[part_id].on_hand += quantity
+        filled: dict[int, list[Reservation]] = {}
+        for part_id in sorted(set(part_ids)):
+            for reservation in _fill_in_order(center_id, stocks[part_id], repair_ids):
+                filled.setdefault(reservation.repair_id, []).append(reservation)
+        for repair_id in sorted(filled):
+            repair_services.repair_parts_reserved(repair_id=repair_id, reservations=filled[repair_id])
+        return sorted(filled)
+
+
+def _lock_waiting_repairs(center_id: int, part_ids: list[int]) -> set[int]:
+    from workflows.models import Repair
+
+    waiting = Reservation.objects.filter(
+        center_id=center_id, part_id__in=part_ids, status=ReservationStatus.WAITING
+    ).values("repair_id")
+    return set(
+        Repair.objects.select_for_update()
+        .filter(pk__in=waiting)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _fill_in_order(center_id: int, stock: Stock, locked_repairs: set[int]) -> list[Reservation]:
+    free = stock.on_hand - stock.reserved
+    queue = (
+        Reservation.objects.filter(
+            center_id=center_id, part_id=stock.part_id, status=ReservationStatus.WAITING
+        )
+        .select_related("part")
+        .order_by("created_at", "id")
+    )
+    filled = []
+    for reservation in queue:
+        if reservation.quantity > free or reservation.repair_id not in locked_repairs:
+            break  # first come, first served: nobody overtakes the head of the queue
+        free -= reservation.quantity
+        filled.append(reservation)
+    if filled:
+        taken = sum(r.quantity for r in filled)
+        Stock.objects.filter(pk=stock.pk).update(reserved=F("reserved") + taken)
+        Reservation.objects.filter(pk__in=[r.pk for r in filled]).update(
+            status=ReservationStatus.RESERVED, updated_at=timezone.now()
+        )
+        for r in filled:
+            r.status = ReservationStatus.RESERVED
+    return filled
+
+
+def allocate_after_commit(*, center_id: int, part_ids: list[int]) -> None:
+    def run() -> None:
+        allocate_waiting(center_id=center_id, part_ids=part_ids)
+
+    transaction.on_commit(run)
+
+
+# --- parts orders ----------------------------------------------------------------------------
+
+
+def parts_order_request(
+    *, center_id: int, lines: list[tuple[Part, int, Any]], actor_user: Any = None
+) -> PartsOrder:
+    """A request to the central warehouse; lines are (part, quantity, repair or None)."""
+    if not lines:
+        raise ValidationFailed({"lines": ["Order at least one part."]})
+    order = PartsOrder.objects.create(center_id=center_id, created_by=actor_user)
+    PartsOrderLine.objects.bulk_create(
+        [
+            PartsOrderLine(order=order, part=part, quantity=quantity, repair=repair)
+            for part, quantity, repair in lines
+        ]
+    )
+    return order
+
+
+def _lock_order(order_id: int) -> PartsOrder:
+    try:
+        return PartsOrder.objects.select_for_update().get(pk=order_id)
+    except PartsOrder.DoesNotExist:
+        raise NotFound("No such parts order.") from None
+
+
+def _order_blocked(order: PartsOrder, name: str) -> TransitionBlocked:
+    label = PartsOrderState(order.state).label
+    return TransitionBlocked(
+        [{"code": "wrong_state", "message": f"Not possible while the order is “{label}”."}], name
+    )
+
+
+def parts_order_ship(
+    *, order_id: int, carrier: str, tracking_number: str, eta: dt.date | None
+) -> PartsOrder:
+    """The warehouse shipped it. Repairs waiting on its lines get a customer-visible ETA."""
+    from workflows import services as repair_services
+
+    carrier = clean_text(carrier, field="carrier", max_length=60, required=True)
+    tracking_number = clean_text(
+        tracking_number, field="tracking_number", max_length=60, required=True
+    )
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.state != PartsOrderState.REQUESTED:
+            raise _order_blocked(order, "ship")
+        order.ship(carrier=carrier, tracking_number=tracking_number, eta=eta)
+        order.save()
+        repair_ids = sorted(
+            {rid for rid in order.lines.values_list("repair_id", flat=True) if rid is not None}
+        )
+        if eta is not None:
+            for repair_id in repair_ids:
+                repair_services.repair_part_eta_known(repair_id=repair_id, eta=eta)
+    return order
+
+
+def parts_order_receive(*, order_id: int, lines: list[tuple[str, int]] | None = None) -> PartsOrder:
+    """Put delivered parts on the shelf and hand them out first come, first served.
+
+    `lines` is [(part_number, quantity)] for a partial delivery; None receives all outstanding.
+    One transaction: the order row, then waiting repairs, then stock rows are locked.
+    """
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.state not in (PartsOrderState.REQUESTED, PartsOrderState.SHIPPED):
+            raise _order_blocked(order, "receive")
+        order_lines = list(order.lines.select_related("part").select_for_update().order_by("pk"))
+        arrivals = _apply_delivery(order_lines, lines)
+        allocate_waiting(center_id=order.center_id, part_ids=list(arrivals), arrivals=arrivals)
+        if all(line.outstanding == 0 for line in order_lines):
+            order.receive()
+            order.save()
+    return order
+
+
+def _apply_delivery(
+    order_lines: list[PartsOrderLine], delivered: list[tuple[str, int]] | None
+) -> dict[int, int]:
+    """Mark order lines received; returns {part_id: units arrived}."""
+    wanted: dict[str, int] | None = None
+    if delivered is not None:
+        wanted = {}
+        known = {line.part.part_number for line in order_lines}
+        for part_number, quantity in delivered:
+            if part_number not in known:
+                raise ValidationFailed({"lines": [f"{part_number} is not on this order."]})
+            if not isinstance(quantity, int) or quantity < 1:
+                raise ValidationFailed({"lines": ["Quantities are whole numbers from 1."]})
+            wanted[part_number] = wanted.get(part_number, 0) + quantity
+    arrivals: dict[int, int] = {}
+    for line in order_lines:
+        take = line.outstanding if wanted is None else min(line.outstanding, wanted.get(
+            line.part.part_number, 0))  # fmt: skip
+        if wanted is not None:
+            wanted[line.part.part_number] = wanted.get(line.part.part_number, 0) - take
+        if take:
+            line.quantity_received += take
+            line.save(update_fields=["quantity_received"])
+            arrivals[line.part_id] = arrivals.get(line.part_id, 0) + take
+    if wanted is not None and any(v > 0 for v in wanted.values()):
+        raise ValidationFailed({"lines": ["More units than the order still expects."]})
+    if not arrivals:
+        raise ValidationFailed({"lines": ["Nothing is outstanding on this order."]})
+    return arrivals
+
+
+def parts_order_cancel(*, order_id: int, reason: str) -> PartsOrder:
+    reason = clean_text(reason, field="reason", max_length=300, required=True)
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.state not in (PartsOrderState.REQUESTED, PartsOrderState.SHIPPED):
+            raise _order_blocked(order, "cancel")
+        order.cancel(reason=reason)
+        order.save()
+    return order
+
+
+def stock_adjust(*, center: ServiceCenter, part: Part, delta: int, reason: str) -> Stock:
+    """A manager's count correction or a delivery outside an order. Never below what is reserved."""
+    reason = clean_text(reason, field="reason", max_length=300, required=True)
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > 100000:
+        raise ValidationFailed({"delta": ["A whole number between -100000 and 100000, not 0."]})
+    with transaction.atomic():
+        if delta > 0:
+            allocate_waiting(center_id=center.pk, part_ids=[part.pk], arrivals={part.pk: delta})
+        else:
+            stock = _lock_stock(center.pk, [part.pk])[part.pk]
+            updated = Stock.objects.filter(
+                pk=stock.pk, on_hand__gte=F("reserved") - delta
+            ).update(on_hand=F("on_hand") + delta)
+            if updated != 1:
+                raise ValidationFailed(
+                    {"delta": ["Stock can't go below the units reserved for repairs."]}
+                )
+        return Stock.objects.get(center=center, part=part)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ServiceCenterConfig(AppConfig):
+    name = "service_center"
+    verbose_name = "Service center"

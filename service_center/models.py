@@ -1,0 +1,184 @@
+"""Front of house: branches, staff, customers, product models and the serial registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class Role(models.TextChoices):
+    FRONT_DESK = "front_desk", _("Front desk")
+    TECHNICIAN = "technician", _("Technician")
+    MANAGER = "manager", _("Manager")
+
+
+class ServiceCenter(models.Model):
+    code = models.CharField(max_length=8, unique=True)
+    name = models.CharField(max_length=120)
+    address = models.CharField(max_length=300, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    requires_deposit_for_ordered_parts = models.BooleanField(
+        default=False,
+        help_text=_("Ask for a deposit equal to the ordered parts' price before ordering parts."),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class StaffProfile(models.Model):
+    """Each staff member belongs to one center; the role lives in a Django group of the same name."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    center = models.ForeignKey(ServiceCenter, on_delete=models.PROTECT, related_name="staff")
+    display_name = models.CharField(max_length=80, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.get_username()
+
+
+def staff_name(user) -> str:
+    if user is None:
+        return ""
+    profile = getattr(user, "staff_profile", None)
+    if profile is not None and profile.display_name:
+        return profile.display_name
+    return user.get_full_name() or user.get_username()
+
+
+class Customer(models.Model):
+    # Never a national ID: customers are found by phone and by ticket number + last 4 digits.
+    center = models.ForeignKey(ServiceCenter, on_delete=models.PROTECT, related_name="customers")
+    name = models.CharField(max_length=120)
+    phone = PhoneNumberField(db_index=True)
+    email = models.EmailField(blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({mask_phone(str(self.phone))})"
+
+    @property
+    def phone_last4(self) -> str:
+        return phone_digits(self.phone)[-4:]
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+def phone_digits(phone) -> str:
+    if phone is None:
+        return ""
+    national = getattr(phone, "national_number", None)
+    text = str(national) if national is not None else str(phone)
+    return re.sub(r"\D", "", text)
+
+
+def mask_phone(phone) -> str:
+    """010-1234-5678 -> 010-****-5678; only the last four digits survive."""
+    digits = phone_digits(phone)
+    if not digits:
+        return ""
+    if getattr(phone, "national_number", None) is not None and not digits.startswith("0"):
+        digits = "0" + digits
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    head = digits[:3] if len(digits) > 8 else ""
+    hidden = len(digits) - len(head) - 4
+    return "-".join(part for part in (head, "*" * hidden, digits[-4:]) if part)
+
+
+class ProductModel(models.Model):
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    category = models.CharField(max_length=60, blank=True)
+    warranty_months = models.PositiveSmallIntegerField(default=12)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+SERIAL_MAX_LENGTH = 40
+_SERIAL_OK = re.compile(r"^[A-Z0-9]{4,40}$")
+
+
+def normalize_serial(raw: str | None) -> str:
+    """Upper-case, spaces and dashes removed, full-width forms folded (NFKC)."""
+    if raw is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(raw))
+    return re.sub(r"[\s\-‐-―−]+", "", text).upper()
+
+
+def serial_error(serial: str) -> str | None:
+    """None if a normalised serial is well-formed, else why not."""
+    if not serial:
+        return str(_("Enter a serial number."))
+    if len(serial) > SERIAL_MAX_LENGTH:
+        return str(_("A serial number has at most 40 characters."))
+    if not _SERIAL_OK.match(serial):
+        return str(_("A serial number has 4 to 40 letters A-Z and digits."))
+    return None
+
+
+class Channel(models.TextChoices):
+    OFFICIAL = "official", _("Official")
+    PARALLEL_IMPORT = "parallel_import", _("Parallel import")
+
+
+class WarrantyStatus(models.TextChoices):
+    IN_WARRANTY = "in_warranty", _("In warranty")
+    EXPIRED = "expired", _("Expired")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible (parallel import)")
+    UNKNOWN = "unknown", _("Serial unknown")
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31,
+                30, 31, 31, 30, 31, 30, 31][month - 1]  # fmt: skip
+    return dt.date(year, month, min(day.day, last_day))
+
+
+class Device(models.Model):
+    """The serial registry: what the manufacturer sold, through which channel, and when."""
+
+    serial_number = models.CharField(max_length=SERIAL_MAX_LENGTH, unique=True)
+    product_model = models.ForeignKey(ProductModel, on_delete=models.PROTECT, related_name="+")
+    purchase_date = models.DateField()
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OFFICIAL)
+    owner = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(serial_number=""), name="device_serial_not_empty"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.serial_number
+
+    @property
+    def warranty_until(self) -> dt.date:
+        return add_months(self.purchase_date, self.product_model.warranty_months)
+
+    def warranty_status(self, today: dt.date | None = None) -> str:
+        if self.channel == Channel.PARALLEL_IMPORT:
+            return WarrantyStatus.NOT_ELIGIBLE
+        today = today or timezone.localdate()
+        return WarrantyStatus.IN_WARRANTY if self.warranty_until >= today else WarrantyStatus.EXPIRED

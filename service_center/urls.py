@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    # The claim ticket PDF lives beside the API (workflows/ticket_urls.py).
+    path("api/v1/", include("workflows.ticket_urls")),
+    path("", include("workflows.api_urls")),
+    path("", include("workflows.page_urls")),
+]

@@ -1,0 +1,127 @@
+"""Input cleaning shared by services, the API and the pages: one place says what is acceptable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+import phonenumbers
+from django.utils.dateparse import parse_date, parse_datetime
+
+from service_center.errors import ValidationFailed
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_AMOUNT = 100_000_000  # KRW; a repair quote above this is a typo
+
+
+def clean_text(
+    value: Any, *, field: str, max_length: int, required: bool = False, multiline: bool = False
+) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed({field: ["Must be text."]})
+    if "\x00" in value or _CONTROL.search(value):
+        raise ValidationFailed({field: ["Contains control characters."]})
+    value = unicodedata.normalize("NFC", value).strip()
+    if not multiline and ("\n" in value or "\r" in value):
+        value = " ".join(value.split())
+    if required and not value:
+        raise ValidationFailed({field: ["This field is required."]})
+    if len(value) > max_length:
+        raise ValidationFailed({field: [f"At most {max_length} characters."]})
+    return value
+
+
+def clean_amount(value: Any, *, field: str, required: bool = True, minimum: int = 0) -> int | None:
+    if value is None or value == "":
+        if required:
+            raise ValidationFailed({field: ["This field is required."]})
+        return None
+    if isinstance(value, bool):
+        raise ValidationFailed({field: ["Must be a whole number of won."]})
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,12}\s*", value):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValidationFailed({field: ["Must be a whole number of won."]})
+    if value < minimum or value > MAX_AMOUNT:
+        raise ValidationFailed({field: [f"Must be between {minimum:,} and {MAX_AMOUNT:,} won."]})
+    return value
+
+
+def clean_phone(value: Any, *, field: str = "phone") -> phonenumbers.PhoneNumber:
+    text = clean_text(value, field=field, max_length=30, required=True)
+    try:
+        number = phonenumbers.parse(text, "KR")
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed({field: ["Enter a valid phone number, e.g. 010-1234-5678."]}) from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationFailed({field: ["Enter a valid phone number, e.g. 010-1234-5678."]})
+    return number
+
+
+def clean_choice(value: Any, *, field: str, choices: Any, required: bool = True) -> str:
+    allowed = [c for c in choices.values] if hasattr(choices, "values") else list(choices)
+    if value in (None, "") and not required:
+        return ""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationFailed({field: [f"Choose one of: {', '.join(allowed)}."]})
+    return value
+
+
+def clean_bool(value: Any, *, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "1", "on", "yes", 1):
+        return True
+    if value in ("false", "0", "off", "no", 0, None, ""):
+        return False
+    raise ValidationFailed({field: ["Must be true or false."]})
+
+
+def clean_date(value: Any, *, field: str, required: bool = False) -> dt.date | None:
+    if value in (None, ""):
+        if required:
+            raise ValidationFailed({field: ["This field is required."]})
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        parsed = parse_date(value) if isinstance(value, str) and len(value) <= 10 else None
+    except ValueError:
+        parsed = None
+    if parsed is None or not (2000 <= parsed.year <= 2100):
+        raise ValidationFailed({field: ["Enter a date as YYYY-MM-DD."]})
+    return parsed
+
+
+def clean_datetime(value: Any, *, field: str, required: bool = False) -> dt.datetime | None:
+    from django.utils import timezone
+
+    if value in (None, ""):
+        if required:
+            raise ValidationFailed({field: ["This field is required."]})
+        return None
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            parsed = parse_datetime(value)
+            if parsed is None:
+                day = parse_date(value)
+                parsed = dt.datetime.combine(day, dt.time(18, 0)) if day else None
+        except ValueError:
+            parsed = None
+    else:
+        parsed = None
+    if parsed is None or not (2000 <= parsed.year <= 2100):
+        raise ValidationFailed({field: ["Enter a date and time, e.g. 2026-11-23T15:00."]})
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed

@@ -1,0 +1,385 @@
+"""The repair: its state machine, its timeline, its promises and its outbox.
+
+Transition methods change only this row. Their inputs are staged on the row by the service in
+`workflows/services.py` before the method runs, so the FSM conditions (the readiness gate) judge
+the row as it would be after the action; a blocked transition rolls the staged fields back with
+the transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from parts.models import ReservationStatus
+from workflows import gate
+from workflows.choices import (
+    CANCELLABLE_STATES,
+    OPEN_STATES,
+    PRE_APPROVAL_STATES,
+    ActorKind,
+    Coverage,
+    EventKind,
+    IntakeChannel,
+    NotificationChannel,
+    NotificationKind,
+    NotificationStatus,
+    PromiseKind,
+    ReturnMethod,
+    State,
+)
+from workflows.roles import permission_for
+
+# States a repair reaches without being repaired when completed_at is still empty.
+UNREPAIRED_END_STATES = (State.DECLINED, State.READY_FOR_PICKUP, State.SHIPPED, State.CLOSED,
+                         State.CANCELLED)  # fmt: skip
+
+TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_ticket_number(center_code: str, when=None) -> str:
+    when = timezone.localtime(when or timezone.now())
+    suffix = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(6))
+    return f"{center_code}-{when:%y%m}-{suffix}"
+
+
+def new_status_token() -> str:
+    return secrets.token_urlsafe(16)  # 128 random bits
+
+
+def _t(name: str, **kwargs):
+    """A repair transition: its conditions come from the gate, its permission from roles."""
+    return transition(
+        field="state",
+        conditions=[gate.condition(name)],
+        permission=permission_for(name),
+        custom={"label": name},
+        **kwargs,
+    )
+
+
+class Repair(ConcurrentTransitionMixin, models.Model):
+    ticket_number = models.CharField(max_length=24, unique=True)
+    status_token = models.CharField(max_length=32, unique=True, default=new_status_token)
+    center = models.ForeignKey(
+        "service_center.ServiceCenter", on_delete=models.PROTECT, related_name="repairs"
+    )
+    customer = models.ForeignKey(
+        "service_center.Customer", on_delete=models.PROTECT, related_name="repairs"
+    )
+    device = models.ForeignKey(
+        "service_center.Device",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="repairs",
+    )
+    reported_serial = models.CharField(max_length=40, blank=True)
+    checked_in_serial = models.CharField(max_length=40, blank=True)
+    serial_mismatch = models.BooleanField(default=False)
+    product_model = models.ForeignKey(
+        "service_center.ProductModel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="repairs",
+    )
+    symptom = models.TextField(max_length=2000)
+    accessories = models.CharField(max_length=300, blank=True)
+    intake_channel = models.CharField(
+        max_length=10, choices=IntakeChannel.choices, default=IntakeChannel.WALK_IN
+    )
+    device_in_shop = models.BooleanField(default=True)
+    return_method = models.CharField(
+        max_length=10, choices=ReturnMethod.choices, default=ReturnMethod.PICKUP
+    )
+    courier_recipient = models.CharField(max_length=120, blank=True)
+    courier_address = models.CharField(max_length=300, blank=True)
+    courier_phone = models.CharField(max_length=40, blank=True)
+    language = models.CharField(max_length=8, default="ko")
+
+    coverage = models.CharField(
+        max_length=12, choices=Coverage.choices, default=Coverage.UNDETERMINED
+    )
+    coverage_reason = models.CharField(max_length=300, blank=True)
+
+    findings = models.TextField(max_length=4000, blank=True)
+    labor_fee = models.PositiveIntegerField(null=True, blank=True, help_text=_("KRW"))
+    quote_approved_at = models.DateTimeField(null=True, blank=True)
+    quote_approved_by = models.CharField(max_length=20, blank=True)  # "customer" or a username
+    deposit_required = models.PositiveIntegerField(default=0)
+    deposit_paid = models.PositiveIntegerField(default=0)
+    amount_paid = models.PositiveIntegerField(default=0)
+
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_repairs",
+    )
+    state = FSMField(choices=State.choices, default=State.RECEIVED, protected=True, db_index=True)
+    version = models.PositiveIntegerField(default=0)
+
+    invited_at = models.DateTimeField(null=True, blank=True)
+    promised_price = models.PositiveIntegerField(null=True, blank=True)
+    promised_ready_by = models.DateTimeField(null=True, blank=True)
+    work_notes = models.TextField(max_length=4000, blank=True)
+    outcome_reason = models.CharField(max_length=500, blank=True)  # decline / unrepairable / cancel
+    carrier = models.CharField(max_length=60, blank=True)
+    tracking_number = models.CharField(max_length=60, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["center", "state"], name="repair_center_state")]
+
+    def __str__(self) -> str:
+        return self.ticket_number
+
+    # --- derived facts (pure; reservations are prefetched by selectors and services) -----------
+
+    @property
+    def active_reservations(self) -> list:
+        return [
+            r
+            for r in self.reservations.all()
+            if r.status in (ReservationStatus.WAITING, ReservationStatus.RESERVED)
+        ]
+
+    @property
+    def parts_total(self) -> int:
+        return sum(
+            r.line_total for r in self.reservations.all() if r.status != ReservationStatus.RELEASED
+        )
+
+    @property
+    def quote_total(self) -> int | None:
+        if self.labor_fee is None:
+            return None
+        return self.labor_fee + self.parts_total
+
+    @property
+    def amount_due(self) -> int | None:
+        """What the customer owes in all; None while it is not known yet."""
+        if self.completed_at is None and self.state in UNREPAIRED_END_STATES:
+            return 0  # declined, unrepairable or cancelled: nothing is charged
+        if self.coverage == Coverage.WARRANTY:
+            return 0
+        if self.coverage == Coverage.UNDETERMINED:
+            return None
+        return self.quote_total
+
+    @property
+    def balance_due(self) -> int:
+        return max((self.amount_due or 0) - self.amount_paid, 0)
+
+    @property
+    def coverage_locked(self) -> bool:
+        return self.quote_approved_at is not None or self.state not in PRE_APPROVAL_STATES
+
+    def readiness_blockers(self) -> list[dict[str, str]]:
+        return gate.readiness_blockers(self)
+
+    def next_after_approval(self) -> str:
+        if any(r.status == ReservationStatus.WAITING for r in self.active_reservations):
+            return State.AWAITING_PARTS
+        return State.READY_TO_REPAIR
+
+    # --- transitions ---------------------------------------------------------------------------
+
+    @_t("assign", source=State.RECEIVED, target=State.DIAGNOSING)
+    def assign(self) -> None:
+        pass
+
+    @_t(
+        "diagnose",
+        source=State.DIAGNOSING,
+        target=RETURN_VALUE(State.AWAITING_APPROVAL, State.AWAITING_PARTS, State.READY_TO_REPAIR),
+    )
+    def diagnose(self) -> str:
+        if self.coverage == Coverage.WARRANTY:
+            return self.next_after_approval()  # nothing for the customer to approve
+        return State.AWAITING_APPROVAL
+
+    @_t("set_coverage", source=OPEN_STATES, target=RETURN_VALUE(*State.values))
+    def set_coverage(self) -> str:
+        # A price the customer never agreed to sends the repair back for approval.
+        if (
+            self.state in (State.AWAITING_PARTS, State.READY_TO_REPAIR)
+            and self.coverage != Coverage.WARRANTY
+            and self.quote_approved_at is None
+        ):
+            return State.AWAITING_APPROVAL
+        return self.state
+
+    @_t("record_deposit", source=State.AWAITING_APPROVAL, target=None)
+    def record_deposit(self) -> None:
+        pass
+
+    @_t(
+        "approve",
+        source=State.AWAITING_APPROVAL,
+        target=RETURN_VALUE(State.AWAITING_PARTS, State.READY_TO_REPAIR),
+    )
+    def approve(self) -> str:
+        self.quote_approved_at = timezone.now()
+        return self.next_after_approval()
+
+    @_t("decline", source=State.AWAITING_APPROVAL, target=State.DECLINED)
+    def decline(self) -> None:
+        pass
+
+    @_t("parts_arrived", source=State.AWAITING_PARTS, target=State.READY_TO_REPAIR)
+    def parts_arrived(self) -> None:
+        pass
+
+    @_t("invite_for_repair", source=State.READY_TO_REPAIR, target=None)
+    def invite_for_repair(self) -> None:
+        self.invited_at = timezone.now()
+        self.promised_price = self.amount_due or 0
+
+    @_t("check_in_device", source=OPEN_STATES, target=None)
+    def check_in_device(self) -> None:
+        self.device_in_shop = True
+
+    @_t("start_repair", source=State.READY_TO_REPAIR, target=State.IN_REPAIR)
+    def start_repair(self) -> None:
+        pass
+
+    @_t("complete", source=State.IN_REPAIR, target=State.REPAIRED)
+    def complete(self) -> None:
+        self.completed_at = timezone.now()
+
+    @_t("report_unrepairable", source=[State.DIAGNOSING, State.IN_REPAIR], target=State.DECLINED)
+    def report_unrepairable(self) -> None:
+        pass
+
+    @_t(
+        "notify_ready_for_pickup",
+        source=[State.REPAIRED, State.DECLINED],
+        target=State.READY_FOR_PICKUP,
+    )
+    def notify_ready_for_pickup(self) -> None:
+        pass
+
+    @_t("ship", source=[State.REPAIRED, State.DECLINED], target=State.SHIPPED)
+    def ship(self) -> None:
+        self.device_in_shop = False
+
+    @_t("hand_over", source=State.READY_FOR_PICKUP, target=State.CLOSED)
+    def hand_over(self) -> None:
+        self.device_in_shop = False
+        self.closed_at = timezone.now()
+
+    @_t("confirm_delivery", source=State.SHIPPED, target=State.CLOSED)
+    def confirm_delivery(self) -> None:
+        self.closed_at = timezone.now()
+
+    @_t("cancel", source=CANCELLABLE_STATES, target=State.CANCELLED)
+    def cancel(self) -> None:
+        self.closed_at = timezone.now()
+
+
+TRANSITION_NAMES = list(gate.TRANSITION_CHECKS)
+
+
+class RepairEvent(models.Model):
+    """The timeline: every transition, note, call, promise, payment and message, in order."""
+
+    repair = models.ForeignKey(Repair, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=120, blank=True)
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    transition = models.CharField(max_length=40, blank=True)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    customer_visible = models.BooleanField(default=False)
+    text = models.TextField(max_length=4000, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["repair", "at", "id"], name="event_repair_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.transition}"
+
+
+class Promise(models.Model):
+    repair = models.ForeignKey(Repair, on_delete=models.CASCADE, related_name="promises")
+    kind = models.CharField(max_length=10, choices=PromiseKind.choices)
+    due_at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    made_at = models.DateTimeField(default=timezone.now)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=Q(fulfilled_at__isnull=True), name="promise_open_due"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.fulfilled_at is None and self.due_at < timezone.now()
+
+
+class Notification(models.Model):
+    """Outbox row, written in the transition's transaction and delivered after commit."""
+
+    repair = models.ForeignKey(Repair, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    channel = models.CharField(
+        max_length=8, choices=NotificationChannel.choices, default=NotificationChannel.SMS
+    )
+    recipient = models.CharField(max_length=200)
+    body = models.TextField(max_length=2000)
+    status = models.CharField(
+        max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="notification_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} -> {self.recipient} ({self.status})"
