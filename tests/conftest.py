@@ -1,0 +1,154 @@
+"""Personas and a small world: center GN, a headset model, its clip spring, serials of each kind.
+
+Personas: `desk`, `tech` (owns repairs it is assigned), `other_tech`, `manager`, `anonymous`.
+Helpers make repairs through the services, so every test walks the real workflow.
+"""
+
+import datetime as dt
+import os
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.utils import timezone
+
+from service_center.models import Channel
+from service_center.services import staff_create
+from tests.factories import (
+    CenterFactory,
+    DeviceFactory,
+    PartFactory,
+    ProductModelFactory,
+    StockFactory,
+)
+from workflows import notify
+from workflows import services as s
+
+PASSWORD = "demo12345"
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+requires_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")),
+    reason="needs PostgreSQL: SQLite ignores select_for_update, so a pass there proves nothing "
+    "(run with DATABASE_URL=postgres://...; .ci/run does)",
+)
+
+
+@pytest.fixture(autouse=True)
+def _locmem_outbox(settings):
+    settings.NOTIFICATION_BACKEND = "workflows.notify.LocmemBackend"
+    notify.LocmemBackend.outbox = []
+    yield
+    notify.LocmemBackend.outbox = []
+
+
+@pytest.fixture
+def outbox():
+    """Messages actually delivered by the notification backend during the test."""
+    return notify.LocmemBackend.outbox
+
+
+@pytest.fixture
+def center(db):
+    return CenterFactory()
+
+
+@pytest.fixture
+def other_center(db):
+    return CenterFactory(code="SC", name="서초 서비스센터")
+
+
+@pytest.fixture
+def headset(db):
+    return ProductModelFactory(code="HBS-1100", name="블루투스 헤드셋 HBS-1100", warranty_months=12)
+
+
+@pytest.fixture
+def spring(headset):
+    return PartFactory(
+        part_number="CLIP-SPRING-01", name="클립 스프링", unit_price=100, compatible_models=[headset]
+    )
+
+
+@pytest.fixture
+def battery(headset):
+    return PartFactory(
+        part_number="HBS-BATT", name="헤드셋 배터리", unit_price=15000, compatible_models=[headset]
+    )
+
+
+def stock(center, part, on_hand):
+    return StockFactory(center=center, part=part, on_hand=on_hand)
+
+
+@pytest.fixture
+def in_warranty(headset):
+    return DeviceFactory(serial_number="HBS1100K7Q2", product_model=headset)
+
+
+@pytest.fixture
+def expired(headset):
+    return DeviceFactory(
+        serial_number="HBS1100OLD1",
+        product_model=headset,
+        purchase_date=timezone.localdate() - dt.timedelta(days=800),
+    )
+
+
+@pytest.fixture
+def parallel(headset):
+    return DeviceFactory(
+        serial_number="HBS1100PAR1", product_model=headset, channel=Channel.PARALLEL_IMPORT
+    )
+
+
+def _staff(username, role, center_code="GN"):
+    return staff_create(username=username, role=role, center_code=center_code, password=PASSWORD)
+
+
+@pytest.fixture
+def desk(center):
+    return _staff("desk", "front_desk")
+
+
+@pytest.fixture
+def tech(center):
+    return _staff("tech", "technician")
+
+
+@pytest.fixture
+def other_tech(center):
+    return _staff("tech2", "technician")
+
+
+@pytest.fixture
+def manager(center):
+    return _staff("manager", "manager")
+
+
+@pytest.fixture
+def anonymous():
+    return AnonymousUser()
+
+
+@pytest.fixture
+def make_repair(center, desk, headset):
+    """make_repair(**intake_fields) -> Repair, taken in by the desk through the intake service."""
+
+    def make(**fields):
+        data = {
+            "customer": {"name": "김민지", "phone": "010-2345-6789"},
+            "symptom": "클립 스프링이 빠졌어요",
+            "product_model": headset.code,
+            "intake_channel": "walk_in",
+            "device_in_shop": True,
+            "return_method": "pickup",
+        }
+        data.update(fields)
+        return s.repair_intake(center=center, actor=desk, **data)
+
+    return make

@@ -1,0 +1,77 @@
+"""factory_boy factories for reference data. Repairs are made through the services (see conftest)."""
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from parts.models import Part, Stock
+from service_center.models import Channel, Customer, Device, ProductModel, ServiceCenter
+
+
+class CenterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceCenter
+        django_get_or_create = ("code",)
+
+    code = "GN"
+    name = "강남 서비스센터"
+    address = "서울특별시 강남구 테헤란로 123"
+    phone = "02-555-0100"
+
+
+class ProductModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductModel
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"PM-{n:03d}")
+    name = factory.LazyAttribute(lambda o: f"Model {o.code}")
+    category = "audio"
+    warranty_months = 12
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    center = factory.SubFactory(CenterFactory)
+    name = "김민지"
+    phone = "010-2345-6789"
+
+
+class DeviceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Device
+
+    serial_number = factory.Sequence(lambda n: f"SN{n:08d}")
+    product_model = factory.SubFactory(ProductModelFactory)
+    purchase_date = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=60))
+    channel = Channel.OFFICIAL
+
+
+class PartFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Part
+        django_get_or_create = ("part_number",)
+        skip_postgeneration_save = True
+
+    part_number = factory.Sequence(lambda n: f"P-{n:04d}")
+    name = factory.LazyAttribute(lambda o: f"Part {o.part_number}")
+    unit_price = 1000
+
+    @factory.post_generation
+    def compatible_models(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.compatible_models.set(extracted)
+
+
+class StockFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Stock
+        django_get_or_create = ("center", "part")
+
+    center = factory.SubFactory(CenterFactory)
+    part = factory.SubFactory(PartFactory)
+    on_hand = 0
+    reserved = 0
