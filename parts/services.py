@@ -275,7 +275,7 @@ def _apply_delivery(
         for part_number, quantity in delivered:
             if part_number not in known:
                 raise ValidationFailed({"lines": [f"{part_number} is not on this order."]})
-            if not isinstance(quantity, int) or quantity < 1:
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
                 raise ValidationFailed({"lines": ["Quantities are whole numbers from 1."]})
             wanted[part_number] = wanted.get(part_number, 0) + quantity
     arrivals: dict[int, int] = {}

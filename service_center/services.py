@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -119,7 +120,7 @@ def device_register(
         ) from None
 
 
-def _without_nul_lines(rows: Iterable[str], report: "ImportReport") -> Iterable[str]:
+def _without_nul_lines(rows: Iterable[str], report: ImportReport) -> Iterable[str]:
     # The csv module stops the whole file at a NUL byte; report that line, keep the others.
     for number, line in enumerate(rows, start=1):
         if "\x00" in line:
@@ -161,3 +162,25 @@ def serials_import(rows: Iterable[str] | io.TextIOBase) -> ImportReport:
         except ValidationFailed as exc:
             report.errors.append((line, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())))
     return report
+
+
+def part_create(*, part_number: Any, name: Any, unit_price: Any, compatible_models: Any = ()):
+    """A new part in the catalogue, fitting the given product model codes."""
+    from parts.models import Part
+    from service_center.validation import clean_amount
+
+    number = clean_text(part_number, field="part_number", max_length=40, required=True)
+    name = clean_text(name, field="name", max_length=120, required=True)
+    price = clean_amount(unit_price, field="unit_price")
+    codes = list(compatible_models or [])
+    models = list(ProductModel.objects.filter(code__in=codes))
+    missing = sorted(set(codes) - {m.code for m in models})
+    if missing:
+        raise ValidationFailed({"compatible_models": [f"No product model {', '.join(missing)}."]})
+    try:
+        with transaction.atomic():
+            part = Part.objects.create(part_number=number, name=name, unit_price=price)
+            part.compatible_models.set(models)
+    except IntegrityError:
+        raise ValidationFailed({"part_number": [f"Part {number} already exists."]}) from None
+    return part

@@ -198,3 +198,5 @@ LOGGING = {
         "weasyprint": {"level": "ERROR"},
     },
 }
+
+STATICFILES_DIRS = [BASE_DIR / "static"]

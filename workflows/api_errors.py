@@ -1,12 +1,154 @@
-"""One exception handler: every error leaves the API as JSON {code, detail, ...}."""
+"""One exception handler: every error leaves the API as JSON {code, detail, ...}.
 
+Domain errors keep their own code and status; DRF's errors get a stable `code`; anything
+unexpected is logged and answered as JSON 500 (never an HTML page or a stack trace). The
+Django-level `handler404` / `handler500` below do the same for /api/ paths that never reach DRF.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from service_center.errors import DomainError
 
+log = logging.getLogger(__name__)
+
+# DRF exception class -> our stable code.
+_CODES: list[tuple[type[Exception], str]] = [
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "authentication_failed"),
+    (exceptions.PermissionDenied, "permission_denied"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.Throttled, "throttled"),
+    (exceptions.ParseError, "parse_error"),
+]
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class BoundedJSONParser(JSONParser):
+    """JSONParser that also turns deep nesting (RecursionError) and stray bytes into a 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON nested too deeply.") from None
+        except RequestDataTooBig:
+            raise PayloadTooLarge() from None
+
+
+def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested serializer errors -> {"customer.phone": ["..."]}, like the services' errors."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors" and prefix:
+                name = prefix
+            for k, v in flatten_errors(value, name).items():
+                flat.setdefault(k, []).extend(v)
+    elif isinstance(errors, list):
+        if all(not isinstance(e, dict | list) for e in errors):
+            flat[prefix or "non_field_errors"] = [str(e) for e in errors]
+        else:
+            for index, value in enumerate(errors):
+                if value:
+                    name = f"{prefix}.{index}" if prefix else str(index)
+                    for k, v in flatten_errors(value, name).items():
+                        flat.setdefault(k, []).extend(v)
+    elif errors not in (None, ""):
+        flat[prefix or "non_field_errors"] = [str(errors)]
+    return flat
+
+
+def _body_for(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
+    if isinstance(exc, DomainError):
+        retry_after = exc.extra.get("retry_after")
+        return exc.as_dict(), exc.status, {"Retry-After": str(retry_after)} if retry_after else {}
+    if isinstance(exc, Http404):
+        return {"code": "not_found", "detail": "Not found."}, 404, {}
+    if isinstance(exc, DjangoPermissionDenied):
+        return {"code": "permission_denied", "detail": "Permission denied."}, 403, {}
+    if isinstance(exc, RequestDataTooBig):
+        return {"code": "payload_too_large", "detail": PayloadTooLarge.default_detail}, 413, {}
+    if isinstance(exc, SuspiciousOperation):
+        return {"code": "bad_request", "detail": "Bad request."}, 400, {}
+    if isinstance(exc, exceptions.ValidationError):
+        errors = flatten_errors(exc.detail)
+        first = next(iter(errors.values()), ["Invalid input."])[0]
+        return {"code": "invalid", "detail": first, "errors": errors}, 400, {}
+    if isinstance(exc, exceptions.APIException):
+        code = next((c for cls, c in _CODES if isinstance(exc, cls)), None)
+        code = code or str(getattr(exc, "default_code", "error"))
+        headers: dict[str, str] = {}
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(max(int(exc.wait + 0.999), 1))
+        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        body: dict[str, Any] = {"code": code, "detail": str(detail)}
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            body["retry_after"] = int(headers["Retry-After"])
+        return body, exc.status_code, headers
+    log.error("unexpected API error", exc_info=exc)
+    return {"code": "server_error", "detail": "Something went wrong on our side."}, 500, {}
+
 
 def exception_handler(exc, context):
-    if isinstance(exc, DomainError):
-        return Response(exc.as_dict(), status=exc.status)
-    return drf_exception_handler(exc, context)
+    body, status_code, headers = _body_for(exc)
+    response = Response(body, status=status_code, headers=headers or None)
+    auth_header = getattr(exc, "auth_header", None)
+    if status_code == 401 and auth_header:
+        response["WWW-Authenticate"] = auth_header
+    if status_code == 405 and context.get("view") is not None:
+        response["Allow"] = ", ".join(context["view"].allowed_methods)
+    return response
+
+
+# --- Django-level answers for /api/ paths (see service_center/urls.py handler404/handler500)
+
+
+def api_not_found(request, *args, **kwargs):
+    """Catch-all for unknown /api/ paths: JSON 404 instead of Django's HTML page."""
+    return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return api_not_found(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "server_error", "detail": "Something went wrong on our side."}, status=500
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+def handler400(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "bad_request", "detail": "Bad request."}, status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)

@@ -1,1 +1,71 @@
-urlpatterns: list = []
+"""Every route under /api/: the v1 endpoints, the OpenAPI schema and the offline Swagger UI.
+Anything else under /api/ answers a JSON 404 (never Django's HTML page)."""
+
+from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from parts import api as parts_api
+from service_center import api as center_api
+from workflows import api
+from workflows.api_errors import api_not_found
+from workflows.services import TRANSITION_SERVICES
+
+V1 = "api/v1/"
+REPAIR = V1 + "repairs/<str:ticket_number>/"
+
+urlpatterns = [
+    path(V1 + "auth/token/", center_api.TokenView.as_view(), name="api-token"),
+    path(V1 + "serials/<str:serial>/", center_api.SerialView.as_view(), name="api-serial"),
+    path(V1 + "customers/", center_api.CustomerListView.as_view(), name="api-customers"),
+    path(
+        V1 + "product-models/", center_api.ProductModelListView.as_view(), name="api-product-models"
+    ),
+    path(V1 + "devices/", center_api.DeviceCreateView.as_view(), name="api-devices"),
+    path(V1 + "repairs/", api.RepairListView.as_view(), name="api-repairs"),
+    path(REPAIR, api.RepairDetailView.as_view(), name="api-repair"),
+    *[
+        path(
+            REPAIR + f"transitions/{name}/",
+            api.transition_view(name).as_view(),
+            name=f"api-repair-{name}",
+        )
+        for name in TRANSITION_SERVICES
+    ],
+    path(REPAIR + "notes/", api.RepairNoteView.as_view(), name="api-repair-notes"),
+    path(REPAIR + "calls/", api.RepairCallView.as_view(), name="api-repair-calls"),
+    path(REPAIR + "promises/", api.RepairPromiseView.as_view(), name="api-repair-promises"),
+    path(
+        REPAIR + "promises/<int:promise_id>/fulfil/",
+        api.RepairPromiseFulfilView.as_view(),
+        name="api-repair-promise-fulfil",
+    ),
+    path(
+        REPAIR + "courier-return/",
+        api.RepairCourierReturnView.as_view(),
+        name="api-repair-courier-return",
+    ),
+    path(V1 + "parts/", parts_api.PartListView.as_view(), name="api-parts"),
+    path(V1 + "stock/", parts_api.StockListView.as_view(), name="api-stock"),
+    path(V1 + "stock/adjust/", parts_api.StockAdjustView.as_view(), name="api-stock-adjust"),
+    path(V1 + "parts-orders/", parts_api.PartsOrderListView.as_view(), name="api-parts-orders"),
+    *[
+        path(
+            V1 + f"parts-orders/<int:order_id>/transitions/{name}/",
+            parts_api.order_transition_view(name).as_view(),
+            name=f"api-parts-order-{name}",
+        )
+        for name in parts_api.ORDER_TRANSITIONS
+    ],
+    path(V1 + "public/status/", api.PublicStatusView.as_view(), name="api-public-status"),
+    path(V1 + "public/approve/", api.PublicApproveView.as_view(), name="api-public-approve"),
+    path(V1 + "public/decline/", api.PublicDeclineView.as_view(), name="api-public-decline"),
+    path(
+        V1 + "public/courier-return/",
+        api.PublicCourierReturnView.as_view(),
+        name="api-public-courier-return",
+    ),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/", csrf_exempt(api_not_found), name="api-not-found"),
+]

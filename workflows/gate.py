@@ -6,7 +6,8 @@ the FSM conditions, the API's `blockers` and the pages' disabled buttons all say
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.utils.translation import gettext as _
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction

@@ -1,1 +1,54 @@
-urlpatterns: list = []
+"""The HTML pages: staff sign-in, the desk, the technicians, the customers' status page."""
+
+from django.urls import include, path
+
+from parts import views as parts_views
+from service_center import views as staff_views
+from workflows import views
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("login/", staff_views.LoginView.as_view(), name="login"),
+    path("logout/", staff_views.LogoutView.as_view(), name="logout"),
+    path("", staff_views.home, name="home"),
+    # The desk
+    path("desk/", views.desk_board, name="desk-board"),
+    path("desk/intake/", views.desk_intake, name="desk-intake"),
+    path("desk/lookup/serial/", views.lookup_serial, name="lookup-serial"),
+    path("desk/lookup/customer/", views.lookup_customer, name="lookup-customer"),
+    path("desk/calls/", views.desk_calls, name="desk-calls"),
+    path("desk/parts-orders/", parts_views.parts_orders, name="parts-orders"),
+    path(
+        "desk/parts-orders/<int:order_id>/receive/",
+        parts_views.parts_order_receive,
+        name="parts-order-receive",
+    ),
+    path("desk/repairs/<str:ticket>/", views.desk_repair, name="desk-repair"),
+    # Technicians
+    path("tech/", views.tech_home, name="tech-home"),
+    path("tech/repairs/<str:ticket>/", views.tech_repair, name="tech-repair"),
+    # The public status page
+    path("status/", views.status_lookup, name="status-lookup"),
+    path("status/t/<str:token>/", views.status_page, name="status-token"),
+    path("status/t/<str:token>/approve/", views.status_approve, name="status-approve"),
+    path("status/t/<str:token>/decline/", views.status_decline, name="status-decline"),
+    path("status/t/<str:token>/courier/", views.status_courier, name="status-courier"),
+]
+
+# Writes on a repair, the same under /desk/ and /tech/ (the page they redirect back to differs).
+for area in ("desk", "tech"):
+    urlpatterns += [
+        path(
+            f"{area}/repairs/<str:ticket>/transitions/<str:name>/",
+            views.repair_transition,
+            name=f"{area}-transition",
+        ),
+        path(f"{area}/repairs/<str:ticket>/note/", views.repair_note, name=f"{area}-note"),
+        path(f"{area}/repairs/<str:ticket>/call/", views.repair_call, name=f"{area}-call"),
+        path(f"{area}/repairs/<str:ticket>/promise/", views.repair_promise, name=f"{area}-promise"),
+        path(
+            f"{area}/repairs/<str:ticket>/promises/<int:promise_id>/kept/",
+            views.repair_fulfil,
+            name=f"{area}-fulfil",
+        ),
+    ]

@@ -9,8 +9,9 @@ The API, the pages, the admin and the management commands all come through here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
@@ -862,6 +863,12 @@ def repair_hand_over(*, repair: Repair | int, actor: Any, amount_paid: Any = 0) 
     paid = clean_amount(amount_paid, field="amount_paid")
 
     def stage(r: Repair) -> None:
+        # Only judge the amount where a hand-over may happen: a second click on a closed repair
+        # is a 409 (wrong state), not a 400 about a balance that the first click settled.
+        if paid > r.balance_due and gate.state_allows(r, "hand_over"):
+            raise ValidationFailed(
+                {"amount_paid": [f"Only {r.balance_due:,} won is due; take no more than that."]}
+            )
         r.amount_paid += paid
 
     return run_transition(

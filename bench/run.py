@@ -1,0 +1,489 @@
+#!/usr/bin/env python
+"""Benchmarks that print ratios measured side by side in one run (never timed tests).
+
+    python bench/run.py [--keep] [--rounds 3] [--skip-1m]
+
+Needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL; defaults are this machine's
+127.0.0.1 services). Starts the service under gunicorn (one sync worker) against a database of
+its own, generates load from a second process on 127.0.0.1, and reads the worker's CPU time
+(utime+stime from /proc) per request. Prints `name: value` lines and a closing `bench: done`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+DB_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/repairdesk_bench"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+TICKS = os.sysconf("SC_CLK_TCK")
+PHONE = "010-2345-6789"
+
+
+def say(name: str, value) -> None:
+    print(f"{name}: {value}", flush=True)
+
+
+# --- load generator (runs as a separate process: `bench/run.py --load SPEC`) -----------------
+
+
+def _request(conn: http.client.HTTPConnection, spec: dict) -> int:
+    body = json.dumps(spec["json"]).encode() if spec.get("json") is not None else None
+    headers = dict(spec.get("headers", {}))
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    conn.request(spec.get("method", "GET"), spec["path"], body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def load_main(spec_json: str) -> None:
+    """Send spec['requests'] requests over spec['concurrency'] threads; print JSON results."""
+    spec = json.loads(spec_json)
+    ports = spec["ports"]
+    per_thread = spec["requests"] // spec["concurrency"]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        port = ports[index % len(ports)]
+        local_lat, local_status = [], {}
+        for _ in range(per_thread):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            started = time.perf_counter()
+            status = _request(conn, spec)
+            local_lat.append(time.perf_counter() - started)
+            local_status[status] = local_status.get(status, 0) + 1
+            conn.close()
+        with lock:
+            latencies.extend(local_lat)
+            for k, v in local_status.items():
+                statuses[k] = statuses.get(k, 0) + v
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(spec["concurrency"])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    print(json.dumps({"latencies": latencies, "statuses": statuses, "elapsed": elapsed}))
+
+
+def run_load(spec: dict) -> dict:
+    out = subprocess.run(
+        [PY, __file__, "--load", json.dumps(spec)], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+# --- gunicorn -----------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, port: int, env: dict):
+        self.port = port
+        self.proc = subprocess.Popen(
+            [PY, "-m", "gunicorn", "service_center.wsgi", "-w", "1", "-k", "sync",
+             "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        for _ in range(200):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                if _request(conn, {"path": "/healthz"}) == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"gunicorn on {port} did not start")
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        self.worker = int(children[0])
+
+    def cpu(self) -> float:
+        fields = Path(f"/proc/{self.worker}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+def cpu_per_request(servers: list[Server], spec: dict) -> tuple[float, float]:
+    """(worker CPU seconds per request, requests/s) for one load run."""
+    before = sum(s.cpu() for s in servers)
+    result = run_load(spec)
+    used = sum(s.cpu() for s in servers) - before
+    ok = sum(v for k, v in result["statuses"].items() if int(k) < 400)
+    if ok < spec["requests"] * 0.95:
+        raise RuntimeError(f"{spec['path']}: only {ok} good answers: {result['statuses']}")
+    return used / spec["requests"], spec["requests"] / result["elapsed"]
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def django_setup() -> None:
+    os.environ["DATABASE_URL"] = DB_URL
+    os.environ["REDIS_URL"] = REDIS_URL
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "service_center.settings")
+    import django
+
+    django.setup()
+
+
+def ensure_database(keep: bool) -> bool:
+    """Create the bench database (dropping an old one unless --keep). True if it existed."""
+    import psycopg
+
+    name = DB_URL.rsplit("/", 1)[1]
+    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (name,)).fetchone()
+        if exists and not keep:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return bool(exists)
+
+
+def bulk_repairs(center, customer, model, count: int, state: str = "closed") -> None:
+    """COPY `count` repairs (and one timeline event each) straight into PostgreSQL."""
+    import secrets
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from workflows.models import Repair
+
+    now = timezone.now()
+    template = Repair(center=center, customer=customer, product_model=model, symptom="bench",
+                      coverage="warranty", created_at=now, updated_at=now)  # fmt: skip
+    template.__dict__["state"] = state
+    fields = [f for f in Repair._meta.concrete_fields if f.name != "id"]
+    base = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields]
+    names = [f.column for f in fields]
+    i_ticket, i_token = names.index("ticket_number"), names.index("status_token")
+    start = Repair.objects.count()
+    last_id = Repair.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        cols = ", ".join(f'"{n}"' for n in names)
+        with raw.copy(f"COPY workflows_repair ({cols}) FROM STDIN") as copy:
+            for n in range(start, start + count):
+                row = list(base)
+                row[i_ticket] = f"{center.code}-2601-B{n:08d}"
+                row[i_token] = secrets.token_hex(16)
+                copy.write_row(row)
+        raw.execute(
+            "INSERT INTO workflows_repairevent (repair_id, at, actor_kind, actor_name, kind, "
+            "transition, from_state, to_state, customer_visible, text, data) "
+            "SELECT id, created_at, 'system', 'system', 'transition', 'intake', '', 'received', "
+            "true, 'bench', '{}'::jsonb FROM workflows_repair WHERE id > %s",
+            [last_id],
+        )
+        raw.execute("ANALYZE")
+
+
+def world():
+    """Reference data, staff, one customer; returns handles the figures need."""
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from service_center.models import Customer, ProductModel, ServiceCenter
+    from service_center.services import staff_create
+
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    handles = {}
+    for code in ("BT", "BK", "BM"):
+        center, _ = ServiceCenter.objects.get_or_create(code=code, defaults={"name": f"bench {code}"})
+        user = staff_create(username=f"desk_{code}", role="front_desk", center_code=code,
+                            password="bench12345")  # fmt: skip
+        customer = Customer.objects.filter(center=center).first() or Customer.objects.create(
+            center=center, name="김벤치", phone=PHONE
+        )
+        handles[code] = {"center": center, "user": user, "customer": customer,
+                         "token": Token.objects.get_or_create(user=user)[0].key}  # fmt: skip
+    handles["model"] = ProductModel.objects.get(code="HBS-1100")
+    return handles
+
+
+def repair_with_timeline(h) -> str:
+    """One open repair at BT with a 30-event timeline; returns its ticket number."""
+    from workflows import services as s
+
+    bt = h["BT"]
+    repair = s.repair_intake(center=bt["center"], actor=bt["user"], customer={
+        "name": "김벤치", "phone": PHONE}, product_model="HBS-1100", symptom="bench")  # fmt: skip
+    for i in range(28):
+        s.repair_add_note(repair=repair, actor=bt["user"], text=f"note {i}", customer_visible=i % 2)
+    return repair.ticket_number
+
+
+def open_repairs(h, code: str, count: int) -> None:
+    from workflows import services as s
+
+    c = h[code]
+    for _ in range(count):
+        s.repair_intake(center=c["center"], actor=c["user"], customer={
+            "name": "김벤치", "phone": PHONE}, product_model="HBS-1100", symptom="bench")  # fmt: skip
+
+
+def session_cookie(user) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def count_queries(path: str, user) -> int:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(user)
+    client.get(path)  # warm caches (content types, sessions)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code}")
+    return len(ctx.captured_queries)
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def server_env(**extra) -> dict:
+    env = dict(os.environ, DATABASE_URL=DB_URL, REDIS_URL=REDIS_URL, DEBUG="0",
+               CONN_MAX_AGE="60", PUBLIC_LOOKUP_RATE_PER_IP="100000000",
+               NOTIFICATION_BACKEND="workflows.notify.LocmemBackend", LOG_LEVEL="WARNING")  # fmt: skip
+    env.update(extra)
+    return env
+
+
+def interleaved(servers, specs: dict, rounds: int) -> dict:
+    """Median over rounds of cpu(bare)/cpu(x) for each spec, endpoints interleaved per round."""
+    ratios: dict[str, list[float]] = {k: [] for k in specs if k != "bare"}
+    rates: dict[str, list[float]] = {k: [] for k in specs}
+    for _ in range(rounds):
+        per: dict[str, float] = {}
+        for name, spec in specs.items():
+            per[name], rate = cpu_per_request(servers, spec)
+            rates[name].append(rate)
+        for name in ratios:
+            ratios[name].append(per["bare"] / per[name] if per[name] else float("inf"))
+    return {
+        "ratios": {k: statistics.median(v) for k, v in ratios.items()},
+        "rates": {k: statistics.median(v) for k, v in rates.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keep", action="store_true", help="reuse the bench database")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-1m", action="store_true", help="stop at 100k instead of 1M")
+    parser.add_argument("--load")
+    args = parser.parse_args()
+    if args.load:
+        load_main(args.load)
+        return
+
+    existed = ensure_database(args.keep)
+    django_setup()
+    h = world()
+    from workflows.models import Repair
+
+    bm = h["BM"]
+    if not (existed and Repair.objects.filter(center=bm["center"]).count() >= 10_000):
+        started = time.perf_counter()
+        bulk_repairs(bm["center"], bm["customer"], h["model"], 10_000)
+        say("load_10k_seconds", f"{time.perf_counter() - started:.1f}")
+    ticket = repair_with_timeline(h)
+    open_repairs(h, "BT", 10)
+    if Repair.objects.filter(center=h["BK"]["center"]).count() < 1000:
+        open_repairs(h, "BK", 1000)
+    from django.db import connections
+
+    connections.close_all()
+
+    status_spec = {"method": "POST", "path": "/api/v1/public/status/",
+                   "json": {"ticket_number": ticket, "phone_last4": PHONE[-4:]}}  # fmt: skip
+    specs = {
+        "bare": {"path": "/healthz", "requests": 400, "concurrency": 2},
+        "status_lookup": {**status_spec, "requests": 400, "concurrency": 2},
+        "repair_detail": {"path": f"/api/v1/repairs/{ticket}/", "requests": 200, "concurrency": 2,
+                          "headers": {"Authorization": f"Token {h['BT']['token']}"}},  # fmt: skip
+        "board_1000": {"path": "/desk/", "requests": 20, "concurrency": 1,
+                       "headers": {"Cookie": session_cookie(h["BK"]["user"])}},  # fmt: skip
+        "repair_list_1000": {"path": "/api/v1/repairs/?page_size=50", "requests": 40,
+                             "concurrency": 1,
+                             "headers": {"Authorization": f"Token {h['BK']['token']}"}},  # fmt: skip
+    }
+    for spec in specs.values():
+        spec["ports"] = [8601]
+    server = Server(8601, server_env())
+    try:
+        result = interleaved([server], specs, args.rounds)
+        say("status_lookup_vs_bare", f"{result['ratios']['status_lookup']:.2f}  (goal >= 0.35)")
+        say("repair_detail_vs_bare", f"{result['ratios']['repair_detail']:.2f}  (goal >= 0.2)")
+        say("board_1000_vs_bare", f"{result['ratios']['board_1000']:.3f}")
+        say("repair_list_1000_vs_bare", f"{result['ratios']['repair_list_1000']:.3f}")
+        for name, rate in result["rates"].items():
+            say(f"{name}_requests_per_second", f"{rate:.0f}")
+        lat_10k = latency_median(status_spec, [8601])
+    finally:
+        server.stop()
+
+    say("board_10_queries", count_queries("/desk/", h["BT"]["user"]))
+    say("board_1000_queries", count_queries("/desk/", h["BK"]["user"]))
+    say("repair_list_1000_queries", count_queries("/api/v1/repairs/", h["BK"]["user"]))
+
+    target = 100_000 if args.skip_1m else 1_000_000
+    have = Repair.objects.filter(center=bm["center"]).count()
+    if have < target:
+        started = time.perf_counter()
+        bulk_repairs(bm["center"], bm["customer"], h["model"], target - have)
+        say(f"load_{target // 1000}k_seconds", f"{time.perf_counter() - started:.1f}")
+    connections.close_all()
+    server = Server(8601, server_env())
+    try:
+        lat_big = latency_median(status_spec, [8601])
+    finally:
+        server.stop()
+    say(f"lookup_{'1m' if target == 1_000_000 else '100k'}_vs_10k",
+        f"{lat_big / lat_10k:.2f}  (goal <= 1.5)")  # fmt: skip
+
+    reserve_contention(h)
+    two_servers(status_spec, ticket, args.rounds)
+    ticket_bench()
+    print("bench: done", flush=True)
+
+
+def latency_median(spec: dict, ports: list[int]) -> float:
+    run_load({**spec, "requests": 50, "concurrency": 1, "ports": ports})  # warm
+    medians = []
+    for _ in range(3):
+        result = run_load({**spec, "requests": 200, "concurrency": 1, "ports": ports})
+        medians.append(statistics.median(result["latencies"]))
+    return statistics.median(medians)
+
+
+def reserve_contention(h) -> None:
+    """50 technicians diagnosing at once, each wanting 1 of the same 10 units."""
+    from django.db import connection
+
+    from parts.models import Part, Reservation, Stock
+    from service_center.services import staff_create
+    from workflows import services as s
+
+    c = h["BT"]
+    tech = staff_create(username="tech_BT", role="technician", center_code="BT",
+                        password="bench12345")  # fmt: skip
+    part, _ = Part.objects.get_or_create(part_number="BENCH-SPRING",
+                                         defaults={"name": "bench", "unit_price": 100})  # fmt: skip
+    part.compatible_models.add(h["model"])
+    Stock.objects.update_or_create(center=c["center"], part=part,
+                                   defaults={"on_hand": 10, "reserved": 0})  # fmt: skip
+    Reservation.objects.filter(part=part).delete()
+    repairs = []
+    for _ in range(50):
+        r = s.repair_intake(center=c["center"], actor=c["user"], customer={
+            "name": "김벤치", "phone": PHONE}, product_model="HBS-1100", symptom="bench")  # fmt: skip
+        repairs.append(s.repair_assign(repair=r, actor=c["user"], technician=tech))
+    connection.close()
+    barrier = threading.Barrier(50)
+    errors: list[str] = []
+
+    def diagnose(repair) -> None:
+        try:
+            barrier.wait()
+            s.repair_diagnose(repair=repair.pk, actor=tech, findings="x",
+                              parts=[{"part_number": "BENCH-SPRING", "quantity": 1}])  # fmt: skip
+        except Exception as exc:  # counted, not hidden
+            errors.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=diagnose, args=(r,)) for r in repairs]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    stock = Stock.objects.get(center=c["center"], part=part)
+    reserved = Reservation.objects.filter(part=part, status="reserved").count()
+    say("reserve_contention", f"{50 / elapsed:.0f} reservations/s, {reserved} reserved, "
+        f"{50 - reserved - len(errors)} waiting, errors: {len(errors)}")  # fmt: skip
+    say("oversold", max(0, stock.reserved - stock.on_hand) + max(0, reserved - 10))
+
+
+def two_servers(status_spec: dict, ticket: str, rounds: int) -> None:
+    env = server_env()
+    one, two = Server(8601, env), Server(8602, env)
+    try:
+        ratios = []
+        for _ in range(rounds):
+            base = {**status_spec, "requests": 400, "concurrency": 4}
+            single = run_load({**base, "ports": [8601]})
+            double = run_load({**base, "ports": [8601, 8602]})
+            ratios.append(single["elapsed"] / double["elapsed"])
+        say("two_servers_vs_one", f"{statistics.median(ratios):.2f}  (2 cores shared with the "
+            "load generator)")  # fmt: skip
+    finally:
+        one.stop()
+        two.stop()
+    # The per-ticket lock-out with the real limit, guesses alternating between the two servers.
+    env = server_env(PUBLIC_LOOKUP_RATE_PER_IP="1000", CACHE_KEY_PREFIX=f"bench{time.time_ns()}")
+    one, two = Server(8601, env), Server(8602, env)
+    try:
+        statuses = []
+        for i in range(8):
+            conn = http.client.HTTPConnection("127.0.0.1", 8601 + i % 2, timeout=10)
+            statuses.append(_request(conn, {"method": "POST", "path": status_spec["path"], "json": {
+                "ticket_number": ticket, "phone_last4": "0000"}}))  # fmt: skip
+        conn = http.client.HTTPConnection("127.0.0.1", 8602, timeout=10)
+        right = _request(conn, status_spec)
+        holds = 429 in statuses and right == 429
+        say("two_servers_throttle_holds", f"{'yes' if holds else 'NO'} (wrong guesses: "
+            f"{statuses}; then the right digits on the other server: {right})")  # fmt: skip
+    finally:
+        one.stop()
+        two.stop()
+
+
+def ticket_bench() -> None:
+    script = ROOT / "bench" / "ticket_render.py"
+    if not script.exists():
+        say("ticket_render_vs_minimal", "not measured (bench/ticket_render.py missing)")
+        return
+    out = subprocess.run([PY, str(script)], capture_output=True, text=True, cwd=ROOT)
+    for line in out.stdout.splitlines():
+        if line.strip() and not line.startswith("bench: done"):
+            print(line, flush=True)
+    if out.returncode:
+        say("ticket_render", f"failed: {out.stderr.strip().splitlines()[-1:]}")
+
+
+if __name__ == "__main__":
+    main()

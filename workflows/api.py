@@ -1,0 +1,624 @@
+"""Repairs over the API: intake, the board, the detail with its blockers, transitions, timeline
+actions, and the customer's public status / approve / decline / courier-return.
+
+Views check who may act (roles.py), hand the input to one service (services.py) and answer with
+the detail read back through a selector. Errors are raised and answered by workflows.api_errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from service_center.api import (
+    PUBLIC_ERRORS,
+    BaseAPIView,
+    BlockerSerializer,
+    ProductModelBriefSerializer,
+    responses,
+    staff_center_id,
+)
+from service_center.errors import PermissionDenied
+from service_center.models import ServiceCenter, staff_name
+from workflows import gate, public, selectors, services, timeline
+from workflows.choices import Coverage, IntakeChannel, PromiseKind, ReturnMethod
+from workflows.idempotency import idempotent
+from workflows.roles import CUSTOMER_ACTOR, actor_may
+
+# --- output serializers --------------------------------------------------------------------------
+
+
+class TechnicianSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return staff_name(user)
+
+
+class CenterBriefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class RepairCustomerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    masked_phone = serializers.CharField()
+    email = serializers.CharField()
+    address = serializers.CharField()
+
+
+class RepairDeviceSerializer(serializers.Serializer):
+    serial_number = serializers.CharField()
+    product_model = ProductModelBriefSerializer()
+    purchase_date = serializers.DateField()
+    channel = serializers.CharField()
+
+
+class ReservationSerializer(serializers.Serializer):
+    part_number = serializers.CharField(source="part.part_number")
+    name = serializers.CharField(source="part.name")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class QuoteSerializer(serializers.Serializer):
+    labor_fee = serializers.IntegerField(allow_null=True)
+    parts_total = serializers.IntegerField()
+    total = serializers.IntegerField(source="quote_total", allow_null=True)
+    approved = serializers.SerializerMethodField()
+    approved_at = serializers.DateTimeField(source="quote_approved_at", allow_null=True)
+    approved_by = serializers.CharField(source="quote_approved_by")
+    deposit_required = serializers.IntegerField()
+    deposit_paid = serializers.IntegerField()
+
+    def get_approved(self, repair) -> bool:
+        return repair.quote_approved_at is not None
+
+
+class PromiseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    note = serializers.CharField()
+    made_by = serializers.CharField(source="made_by.username", allow_null=True, default=None)
+    made_at = serializers.DateTimeField()
+    fulfilled_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField(source="is_overdue")
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    transition = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    actor_kind = serializers.CharField()
+    actor_name = serializers.CharField()
+    customer_visible = serializers.BooleanField()
+    text = serializers.CharField()
+    data = serializers.JSONField()
+    label = serializers.SerializerMethodField()
+
+    def get_label(self, event) -> str:
+        return timeline.event_label(event)
+
+
+class PastRepairBriefSerializer(serializers.Serializer):
+    ticket_number = serializers.CharField()
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    symptom = serializers.CharField()
+    product_model = ProductModelBriefSerializer(allow_null=True)
+
+
+class RepairListItemSerializer(serializers.Serializer):
+    ticket_number = serializers.CharField()
+    state = serializers.CharField()
+    state_label = serializers.SerializerMethodField()
+    coverage = serializers.CharField()
+    customer_name = serializers.CharField(source="customer.name")
+    customer_phone = serializers.CharField(source="customer.phone")
+    product_model = ProductModelBriefSerializer(allow_null=True)
+    technician = TechnicianSerializer(allow_null=True)
+    device_in_shop = serializers.BooleanField()
+    return_method = serializers.CharField()
+    amount_due = serializers.IntegerField(allow_null=True)
+    has_overdue_promise = serializers.BooleanField(source="has_overdue")
+    next_promise_due = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def get_state_label(self, repair) -> str:
+        return timeline.state_label(repair.state)
+
+
+class RepairDetailSerializer(RepairListItemSerializer):
+    """Everything staff of the repair's own center see (the status token included)."""
+
+    center = CenterBriefSerializer()
+    coverage_reason = serializers.CharField()
+    customer = RepairCustomerSerializer()
+    device = RepairDeviceSerializer(allow_null=True)
+    reported_serial = serializers.CharField()
+    checked_in_serial = serializers.CharField()
+    serial_mismatch = serializers.BooleanField()
+    symptom = serializers.CharField()
+    accessories = serializers.CharField()
+    intake_channel = serializers.CharField()
+    courier_recipient = serializers.CharField()
+    courier_address = serializers.CharField()
+    courier_phone = serializers.CharField()
+    findings = serializers.CharField()
+    work_notes = serializers.CharField()
+    outcome_reason = serializers.CharField()
+    reservations = ReservationSerializer(many=True, source="reservations.all")
+    quote = QuoteSerializer(source="*")
+    amount_paid = serializers.IntegerField()
+    balance_due = serializers.IntegerField()
+    invited_at = serializers.DateTimeField(allow_null=True)
+    promised_price = serializers.IntegerField(allow_null=True)
+    promised_ready_by = serializers.DateTimeField(allow_null=True)
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    readiness = BlockerSerializer(many=True, source="readiness_blockers")
+    blockers = serializers.SerializerMethodField()
+    available_transitions = serializers.SerializerMethodField()
+    promises = PromiseSerializer(many=True, source="promises.all")
+    timeline = EventSerializer(many=True, source="events.all")
+    customer_repairs = PastRepairBriefSerializer(many=True, source="customer.other_repairs")
+    status_token = serializers.CharField()
+    status_url = serializers.SerializerMethodField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in ("customer_name", "customer_phone", "has_overdue_promise", "next_promise_due"):
+            fields.pop(name)
+        return fields
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.ListField(child=BlockerSerializer()))
+    )
+    def get_blockers(self, repair) -> dict[str, list[dict[str, str]]]:
+        return {
+            name: gate.transition_blockers(repair, name) for name in services.TRANSITION_SERVICES
+        }
+
+    def get_available_transitions(self, repair) -> list[str]:
+        user = self.context["request"].user
+        available = []
+        for name, blockers in self.get_blockers(repair).items():
+            clearable = gate.INPUT_CLEARABLE.get(name, set())
+            if actor_may(user, repair, name) and all(b["code"] in clearable for b in blockers):
+                available.append(name)
+        return available
+
+    def get_status_url(self, repair) -> str:
+        return services.status_link(repair)
+
+
+class PublicQuoteSerializer(serializers.Serializer):
+    labor_fee = serializers.IntegerField()
+    parts_total = serializers.IntegerField()
+    total = serializers.IntegerField()
+    approved = serializers.BooleanField()
+    deposit_required = serializers.IntegerField()
+    deposit_paid = serializers.IntegerField()
+
+
+class NextStepSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=timeline.NEXT_STEPS)
+    label = serializers.CharField()
+
+
+class TimelineItemSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    label = serializers.CharField()
+
+
+class PublicCenterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class PublicStatusSerializer(serializers.Serializer):
+    ticket_number = serializers.CharField()
+    state = serializers.CharField()
+    state_label = serializers.CharField()
+    center = PublicCenterSerializer()
+    product_model = serializers.CharField(allow_null=True)
+    phone = serializers.CharField()
+    coverage = serializers.CharField()
+    technician_name = serializers.CharField(allow_null=True)
+    next_step = NextStepSerializer()
+    parts_eta = serializers.DateField(allow_null=True)
+    quote = PublicQuoteSerializer(allow_null=True)
+    amount_due = serializers.IntegerField(allow_null=True)
+    balance_due = serializers.IntegerField()
+    return_method = serializers.CharField()
+    carrier = serializers.CharField(allow_null=True)
+    tracking_number = serializers.CharField(allow_null=True)
+    can_approve = serializers.BooleanField()
+    can_request_courier_return = serializers.BooleanField()
+    timeline = TimelineItemSerializer(many=True)
+
+
+# --- input serializers ---------------------------------------------------------------------------
+
+
+def _text(max_length: int, required: bool = False, **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=max_length, required=required, allow_blank=not required, **kwargs
+    )
+
+
+class CustomerInSerializer(serializers.Serializer):
+    name = _text(120, required=True)
+    phone = _text(30, required=True)
+    email = _text(254)
+    address = _text(300)
+
+
+class IntakeInSerializer(serializers.Serializer):
+    customer = CustomerInSerializer()
+    serial_number = _text(200)
+    product_model = _text(40)
+    symptom = _text(2000, required=True)
+    accessories = _text(300)
+    intake_channel = serializers.ChoiceField(choices=IntakeChannel.choices, default="walk_in")
+    device_in_shop = serializers.BooleanField(default=True)
+    return_method = serializers.ChoiceField(choices=ReturnMethod.choices, default="pickup")
+    courier_address = _text(300)
+    language = serializers.ChoiceField(choices=["ko", "en"], required=False)
+
+
+class PartLineInSerializer(serializers.Serializer):
+    part_number = _text(40, required=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
+
+
+class EmptyInSerializer(serializers.Serializer):
+    pass
+
+
+def _inputs(name: str, fields: dict[str, serializers.Field]) -> type[serializers.Serializer]:
+    return type(
+        f"Repair{name.title().replace('_', '')}InSerializer", (serializers.Serializer,), fields
+    )
+
+
+_AMOUNT = {"min_value": 0, "max_value": 100_000_000}
+TRANSITION_INPUTS: dict[str, type[serializers.Serializer]] = {
+    "assign": _inputs("assign", {"technician": _text(150, required=True)}),
+    "diagnose": _inputs(
+        "diagnose",
+        {
+            "findings": _text(4000, required=True),
+            "parts": PartLineInSerializer(many=True, required=False, max_length=30),
+            "labor_fee": serializers.IntegerField(required=False, **_AMOUNT),
+        },
+    ),
+    "set_coverage": _inputs(
+        "set_coverage",
+        {
+            "coverage": serializers.ChoiceField(choices=Coverage.choices),
+            "reason": _text(300, required=True),
+        },
+    ),
+    "record_deposit": _inputs(
+        "record_deposit", {"amount": serializers.IntegerField(min_value=1, max_value=100_000_000)}
+    ),
+    "approve": EmptyInSerializer,
+    "decline": _inputs("decline", {"reason": _text(500)}),
+    "invite_for_repair": _inputs(
+        "invite_for_repair",
+        {"ready_by": serializers.DateTimeField(required=False, allow_null=True)},
+    ),
+    "check_in_device": _inputs("check_in_device", {"serial_number": _text(200)}),
+    "start_repair": EmptyInSerializer,
+    "complete": _inputs("complete", {"work_notes": _text(4000)}),
+    "report_unrepairable": _inputs("report_unrepairable", {"reason": _text(500, required=True)}),
+    "notify_ready_for_pickup": EmptyInSerializer,
+    "ship": _inputs("ship", {"carrier": _text(60), "tracking_number": _text(60)}),
+    "hand_over": _inputs(
+        "hand_over", {"amount_paid": serializers.IntegerField(required=False, **_AMOUNT)}
+    ),
+    "confirm_delivery": EmptyInSerializer,
+    "cancel": _inputs("cancel", {"reason": _text(500, required=True)}),
+}
+
+
+class NoteInSerializer(serializers.Serializer):
+    text = _text(4000, required=True)
+    customer_visible = serializers.BooleanField(default=False)
+
+
+class CallInSerializer(serializers.Serializer):
+    text = _text(4000, required=True)
+    direction = serializers.ChoiceField(choices=["outgoing", "incoming"], default="outgoing")
+
+
+class PromiseInSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=PromiseKind.choices)
+    due_at = serializers.DateTimeField()
+    note = _text(300)
+
+
+class CourierReturnInSerializer(serializers.Serializer):
+    recipient_name = _text(120, required=True)
+    address = _text(300, required=True)
+    phone = _text(30)
+
+
+class PublicLookupInSerializer(serializers.Serializer):
+    """Either `token` (the claim ticket's QR code), or `ticket_number` and `phone_last4`."""
+
+    ticket_number = _text(40)
+    phone_last4 = _text(10)
+    token = _text(64)
+
+
+class PublicDeclineInSerializer(PublicLookupInSerializer):
+    reason = _text(500)
+
+
+class PublicCourierInSerializer(PublicLookupInSerializer, CourierReturnInSerializer):
+    pass
+
+
+# --- staff views ---------------------------------------------------------------------------------
+
+
+class RepairViewMixin:
+    def detail(self, ticket_number: str, status: int = 200) -> Response:
+        repair = selectors.repair_detail_get(user=self.request.user, ticket_number=ticket_number)
+        data = RepairDetailSerializer(repair, context=self.get_serializer_context()).data
+        return Response(data, status=status)
+
+    def repair_for(self, ticket_number: str, action: str):
+        """The repair (404 for another center's) once the user's role may do `action` on it."""
+        repair = selectors.repair_get_for_action(
+            user=self.request.user, ticket_number=ticket_number
+        )
+        if not actor_may(self.request.user, repair, action):
+            raise PermissionDenied(f"Your role may not {action.replace('_', ' ')} this repair.")
+        return repair
+
+
+_LIST_PARAMS = [
+    OpenApiParameter("state", OpenApiTypes.STR, description="A state, or several separated by ,"),
+    OpenApiParameter("technician", OpenApiTypes.STR, description="A username, `me` or `none`"),
+    OpenApiParameter(
+        "overdue", OpenApiTypes.BOOL, description="Only repairs with overdue promises"
+    ),
+]
+
+
+class RepairListView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        parameters=_LIST_PARAMS,
+        responses=responses({200: RepairListItemSerializer(many=True)}),
+        tags=["repairs"],
+    )
+    def get(self, request):
+        query = request.query_params
+        repairs = selectors.repair_list(
+            user=request.user,
+            state=query.get("state"),
+            technician=query.get("technician"),
+            overdue=query.get("overdue", "").lower() in ("true", "1", "yes"),
+        )
+        return self.paginated(repairs, RepairListItemSerializer)
+
+    @extend_schema(
+        request=IntakeInSerializer,
+        responses=responses({201: RepairDetailSerializer}),
+        tags=["repairs"],
+    )
+    @idempotent
+    def post(self, request):
+        center = ServiceCenter.objects.filter(pk=staff_center_id(request.user)).first()
+        if center is None:
+            raise PermissionDenied("Only staff of a service center take repairs in.")
+        repair = services.repair_intake(
+            center=center, actor=request.user, **self.input(IntakeInSerializer)
+        )
+        return self.detail(repair.ticket_number, status=201)
+
+
+class RepairDetailView(RepairViewMixin, BaseAPIView):
+    @extend_schema(responses=responses({200: RepairDetailSerializer}), tags=["repairs"])
+    def get(self, request, ticket_number: str):
+        return self.detail(ticket_number)
+
+
+class RepairTransitionView(RepairViewMixin, BaseAPIView):
+    transition_name = ""
+
+    @idempotent
+    def post(self, request, ticket_number: str):
+        name = self.transition_name
+        repair = self.repair_for(ticket_number, name)
+        data = self.input(TRANSITION_INPUTS[name])
+        services.repair_transition(repair=repair.pk, name=name, actor=request.user, data=data)
+        return self.detail(ticket_number)
+
+
+def transition_view(name: str):
+    """One view class per transition, so the schema shows each transition's own fields."""
+
+    @extend_schema(
+        request=TRANSITION_INPUTS[name],
+        responses=responses({200: RepairDetailSerializer}),
+        operation_id=f"repairs_transition_{name}",
+        description=f"Run `{name}`. 409 `transition_blocked` lists the blockers.",
+        tags=["transitions"],
+    )
+    def post(self, request, ticket_number: str):
+        return RepairTransitionView.post(self, request, ticket_number)
+
+    return type(
+        f"Repair{name.title().replace('_', '')}View",
+        (RepairTransitionView,),
+        {"transition_name": name, "post": post},
+    )
+
+
+class RepairNoteView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=NoteInSerializer, responses=responses({201: EventSerializer}), tags=["repairs"]
+    )
+    @idempotent
+    def post(self, request, ticket_number: str):
+        repair = self.repair_for(ticket_number, "add_note")
+        event = services.repair_add_note(
+            repair=repair.pk, actor=request.user, **self.input(NoteInSerializer)
+        )
+        return Response(EventSerializer(event).data, status=201)
+
+
+class RepairCallView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=CallInSerializer, responses=responses({201: EventSerializer}), tags=["repairs"]
+    )
+    @idempotent
+    def post(self, request, ticket_number: str):
+        repair = self.repair_for(ticket_number, "record_call")
+        event = services.repair_record_call(
+            repair=repair.pk, actor=request.user, **self.input(CallInSerializer)
+        )
+        return Response(EventSerializer(event).data, status=201)
+
+
+class RepairPromiseView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=PromiseInSerializer, responses=responses({201: PromiseSerializer}), tags=["repairs"]
+    )
+    @idempotent
+    def post(self, request, ticket_number: str):
+        repair = self.repair_for(ticket_number, "record_promise")
+        promise = services.repair_record_promise(
+            repair=repair.pk, actor=request.user, **self.input(PromiseInSerializer)
+        )
+        return Response(PromiseSerializer(promise).data, status=201)
+
+
+class RepairPromiseFulfilView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=EmptyInSerializer, responses=responses({200: PromiseSerializer}), tags=["repairs"]
+    )
+    @idempotent
+    def post(self, request, ticket_number: str, promise_id: int):
+        repair = self.repair_for(ticket_number, "fulfil_promise")
+        promise = services.repair_fulfil_promise(
+            repair=repair.pk, actor=request.user, promise_id=promise_id
+        )
+        return Response(PromiseSerializer(promise).data)
+
+
+class RepairCourierReturnView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=CourierReturnInSerializer,
+        responses=responses({200: RepairDetailSerializer}),
+        tags=["repairs"],
+    )
+    @idempotent
+    def post(self, request, ticket_number: str):
+        repair = self.repair_for(ticket_number, "request_courier_return")
+        services.repair_request_courier_return(
+            repair=repair.pk, actor=request.user, **self.input(CourierReturnInSerializer)
+        )
+        return self.detail(ticket_number)
+
+
+# --- public views (no login) ---------------------------------------------------------------------
+
+
+class PublicAPIView(BaseAPIView):
+    """No login; every answer (errors too) carries Cache-Control: no-store."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    input_serializer: type[serializers.Serializer] = PublicLookupInSerializer
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def find(self) -> tuple[Any, dict[str, Any]]:
+        data = self.input(self.input_serializer)
+        repair = public.public_find(
+            ip=public.client_ip(self.request),
+            ticket_number=data.get("ticket_number"),
+            phone_last4=data.get("phone_last4"),
+            token=data.get("token"),
+        )
+        return repair, data
+
+    def answer(self, repair_id: int) -> Response:
+        repair = selectors.repair_for_public(repair_id=repair_id)
+        return Response(PublicStatusSerializer(public.public_status(repair)).data)
+
+
+def _public_schema(request: type[serializers.Serializer], summary: str):
+    return extend_schema(
+        request=request,
+        responses=responses({200: PublicStatusSerializer}, PUBLIC_ERRORS),
+        auth=[],
+        summary=summary,
+        tags=["public"],
+    )
+
+
+class PublicStatusView(PublicAPIView):
+    @_public_schema(PublicLookupInSerializer, "The honest status page, by ticket + phone or token")
+    def post(self, request):
+        repair, _data = self.find()
+        return Response(PublicStatusSerializer(public.public_status(repair)).data)
+
+
+class PublicApproveView(PublicAPIView):
+    @_public_schema(PublicLookupInSerializer, "The customer approves the quote")
+    def post(self, request):
+        repair, _data = self.find()
+        services.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR)
+        return self.answer(repair.pk)
+
+
+class PublicDeclineView(PublicAPIView):
+    input_serializer = PublicDeclineInSerializer
+
+    @_public_schema(PublicDeclineInSerializer, "The customer declines the quote")
+    def post(self, request):
+        repair, data = self.find()
+        services.repair_decline(
+            repair=repair.pk, actor=CUSTOMER_ACTOR, reason=data.get("reason", "")
+        )
+        return self.answer(repair.pk)
+
+
+class PublicCourierReturnView(PublicAPIView):
+    input_serializer = PublicCourierInSerializer
+
+    @_public_schema(PublicCourierInSerializer, "The customer asks for courier return")
+    def post(self, request):
+        repair, data = self.find()
+        services.repair_request_courier_return(
+            repair=repair.pk,
+            actor=CUSTOMER_ACTOR,
+            recipient_name=data["recipient_name"],
+            address=data["address"],
+            phone=data.get("phone") or None,
+        )
+        return self.answer(repair.pk)

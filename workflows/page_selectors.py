@@ -1,0 +1,325 @@
+"""Reads for the HTML pages. Each selector owns its select_related/prefetch_related, so a page
+runs a constant number of queries whatever the number of rows (tests/test_pages_board.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderState, Reservation, Stock
+from service_center.models import Customer, Device
+from workflows.choices import (
+    OPEN_STATES,
+    NotificationStatus,
+    PromiseKind,
+    State,
+)
+from workflows.models import Notification, Promise, Repair, RepairEvent
+from workflows.roles import TECH
+
+# The board's columns, in the order work flows through the center.
+BOARD_STATES = [s for s in OPEN_STATES]
+SEARCH_LIMIT = 50
+
+
+def _open_promises() -> Prefetch:
+    return Prefetch(
+        "promises",
+        queryset=Promise.objects.filter(fulfilled_at__isnull=True).order_by("due_at", "id"),
+        to_attr="open_promises",
+    )
+
+
+def _card_queryset() -> QuerySet[Repair]:
+    """Repairs as board cards: customer, model, technician and open promises in 3 queries."""
+    return Repair.objects.select_related(
+        "customer", "product_model", "device__product_model", "technician__staff_profile"
+    ).prefetch_related(
+        _open_promises(),
+        Prefetch("reservations", queryset=Reservation.objects.select_related("part")),
+    )
+
+
+def _first_overdue(repair: Repair, now: dt.datetime) -> dt.datetime | None:
+    due = [p.due_at for p in repair.open_promises if p.due_at < now]
+    return min(due) if due else None
+
+
+@dataclass
+class Board:
+    overdue: list[Repair]
+    columns: list[tuple[str, str, list[Repair]]]  # (state, label, repairs)
+    results: list[Repair] | None = None  # a search
+    query: str = ""
+    total: int = 0
+
+
+def search_filter(query: str) -> Q:
+    """A ticket number (or part of one), or a phone number: its start or its last digits.
+    Phones are stored as +82..., so a number typed with its trunk 0 is matched without it."""
+    query = query.strip()
+    condition = Q(ticket_number__icontains=query.upper())
+    digits = re.sub(r"\D", "", query)
+    if len(digits) >= 4 and re.fullmatch(r"[\d\s\-+().]+", query):
+        if len(digits) >= 7 and digits.startswith("0"):
+            condition |= Q(customer__phone__contains="+82" + digits[1:])
+        else:
+            condition |= Q(customer__phone__endswith=digits)
+    return condition
+
+
+def desk_board(*, center_id: int, query: str = "") -> Board:
+    """The desk board: open repairs in columns by state; repairs with overdue promises first,
+    both in a strip of their own and at the top of their column. A search lists matches instead."""
+    now = timezone.now()
+    base = _card_queryset().filter(center_id=center_id)
+    if query.strip():
+        results = list(base.filter(search_filter(query)).order_by("-created_at")[:SEARCH_LIMIT])
+        for r in results:
+            r.overdue_since = _first_overdue(r, now)
+        return Board(overdue=[], columns=[], results=results, query=query, total=len(results))
+    repairs = list(base.filter(state__in=BOARD_STATES).order_by("created_at", "id"))
+    for r in repairs:
+        r.overdue_since = _first_overdue(r, now)
+    far = now + dt.timedelta(days=36500)
+
+    def order(r: Repair) -> tuple:
+        return (r.overdue_since is None, r.overdue_since or far, r.created_at)
+
+    repairs.sort(key=order)
+    overdue = [r for r in repairs if r.overdue_since is not None]
+    columns = [
+        (state.value, state.label, [r for r in repairs if r.state == state])
+        for state in BOARD_STATES
+    ]
+    return Board(overdue=overdue, columns=columns, total=len(repairs))
+
+
+def repair_page(*, ticket_number: str, center_id: int | None) -> Repair | None:
+    """One repair with everything its page shows: the whole timeline, promises, reservations,
+    messages, the customer's devices and earlier repairs."""
+    queryset = Repair.objects.select_related(
+        "center",
+        "customer",
+        "product_model",
+        "device__product_model",
+        "technician__staff_profile",
+        "created_by",
+    ).prefetch_related(
+        Prefetch("reservations", queryset=Reservation.objects.select_related("part")),
+        Prefetch("promises", queryset=Promise.objects.select_related("made_by__staff_profile")),
+        Prefetch("events", queryset=RepairEvent.objects.order_by("at", "id")),
+        Prefetch("notifications", queryset=Notification.objects.order_by("-created_at", "-id")),
+        Prefetch(
+            "customer__devices",
+            queryset=Device.objects.select_related("product_model").order_by("serial_number"),
+        ),
+    )
+    if center_id is not None:
+        queryset = queryset.filter(center_id=center_id)
+    repair = queryset.filter(ticket_number=ticket_number.strip().upper()).first()
+    if repair is not None:
+        repair.other_repairs = list(
+            Repair.objects.filter(customer__phone=repair.customer.phone, center_id=repair.center_id)
+            .exclude(pk=repair.pk)
+            .select_related("product_model", "technician__staff_profile")
+            .order_by("-created_at")[:20]
+        )
+    return repair
+
+
+def technicians(*, center_id: int) -> list[Any]:
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=TECH, staff_profile__center_id=center_id)
+        .select_related("staff_profile")
+        .order_by("username")
+    )
+
+
+@dataclass
+class PartChoice:
+    part: Part
+    on_hand: int = 0
+    available: int = 0
+
+
+def compatible_parts(*, repair: Repair) -> list[PartChoice]:
+    """Parts for the repair's model, with their stock at the repair's center."""
+    if repair.product_model_id is None:
+        return []
+    parts = list(
+        Part.objects.filter(compatible_models=repair.product_model_id).order_by("part_number")
+    )
+    stock = {
+        s.part_id: s
+        for s in Stock.objects.filter(center_id=repair.center_id, part__in=[p.pk for p in parts])
+    }
+    return [
+        PartChoice(
+            part=p,
+            on_hand=stock[p.pk].on_hand if p.pk in stock else 0,
+            available=stock[p.pk].available if p.pk in stock else 0,
+        )
+        for p in parts
+    ]
+
+
+def technician_repairs(*, user: Any) -> list[Repair]:
+    """The open repairs this technician owns, overdue promises first, then oldest first."""
+    now = timezone.now()
+    repairs = list(
+        _card_queryset().filter(technician=user, state__in=OPEN_STATES).order_by("created_at", "id")
+    )
+    for r in repairs:
+        r.overdue_since = _first_overdue(r, now)
+    far = now + dt.timedelta(days=36500)
+    repairs.sort(key=lambda r: (r.overdue_since is None, r.overdue_since or far, r.created_at))
+    return repairs
+
+
+def unassigned_repairs(*, center_id: int) -> list[Repair]:
+    return list(
+        _card_queryset().filter(center_id=center_id, state=State.RECEIVED).order_by("created_at")
+    )
+
+
+@dataclass
+class CallList:
+    to_send: list[Notification] = field(default_factory=list)
+    sent: list[Notification] = field(default_factory=list)
+    overdue: list[Promise] = field(default_factory=list)
+    due_soon: list[Promise] = field(default_factory=list)
+    waiting_on_customer: list[Repair] = field(default_factory=list)
+
+
+WAITING_ON_CUSTOMER = [State.AWAITING_APPROVAL, State.READY_TO_REPAIR, State.READY_FOR_PICKUP]
+
+
+def call_list(*, center_id: int) -> CallList:
+    now = timezone.now()
+    notifications = Notification.objects.filter(repair__center_id=center_id).select_related(
+        "repair__customer"
+    )
+    promises = Promise.objects.filter(
+        repair__center_id=center_id, fulfilled_at__isnull=True, repair__state__in=OPEN_STATES
+    ).select_related("repair__customer", "made_by__staff_profile")
+    waiting = (
+        Repair.objects.filter(center_id=center_id, state__in=WAITING_ON_CUSTOMER)
+        .select_related("customer", "product_model", "technician__staff_profile")
+        .prefetch_related(
+            Prefetch(
+                "events",
+                queryset=RepairEvent.objects.filter(kind="call").order_by("-at", "-id"),
+                to_attr="calls",
+            )
+        )
+        .order_by("updated_at")
+    )
+    return CallList(
+        to_send=list(
+            notifications.filter(
+                status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED]
+            ).order_by("created_at")[:100]
+        ),
+        sent=list(
+            notifications.filter(
+                status=NotificationStatus.SENT, sent_at__gte=now - dt.timedelta(days=2)
+            ).order_by("-sent_at")[:50]
+        ),
+        overdue=list(promises.filter(due_at__lt=now).order_by("due_at")),
+        due_soon=list(
+            promises.filter(due_at__gte=now, due_at__lt=now + dt.timedelta(days=1)).order_by(
+                "due_at"
+            )
+        ),
+        waiting_on_customer=list(waiting[:100]),
+    )
+
+
+@dataclass
+class CustomerMatch:
+    customer: Customer
+    devices: list[Device]
+    repairs: list[Repair]
+
+
+def customers_by_phone(*, center_id: int, phone: Any) -> list[CustomerMatch]:
+    """Customers with this phone at the center, their registered devices and past repairs."""
+    customers = list(
+        Customer.objects.filter(center_id=center_id, phone=phone)
+        .prefetch_related(
+            Prefetch(
+                "devices",
+                queryset=Device.objects.select_related("product_model").order_by("serial_number"),
+            ),
+            Prefetch(
+                "repairs",
+                queryset=Repair.objects.select_related("product_model").order_by("-created_at"),
+            ),
+        )
+        .order_by("name", "id")[:10]
+    )
+    return [CustomerMatch(c, list(c.devices.all()), list(c.repairs.all())) for c in customers]
+
+
+def open_parts_orders(*, center_id: int) -> list[PartsOrder]:
+    return list(
+        PartsOrder.objects.filter(
+            center_id=center_id, state__in=[PartsOrderState.REQUESTED, PartsOrderState.SHIPPED]
+        )
+        .prefetch_related(
+            Prefetch("lines", queryset=PartsOrderLine.objects.select_related("part", "repair"))
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def recent_parts_orders(*, center_id: int, limit: int = 20) -> list[PartsOrder]:
+    return list(
+        PartsOrder.objects.filter(
+            center_id=center_id, state__in=[PartsOrderState.RECEIVED, PartsOrderState.CANCELLED]
+        )
+        .prefetch_related(
+            Prefetch("lines", queryset=PartsOrderLine.objects.select_related("part", "repair"))
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def public_repair(*, token: str) -> Repair | None:
+    """The repair behind a status link, with what the public page shows (and nothing else)."""
+    if not token or len(token) > 64:
+        return None
+    return (
+        Repair.objects.select_related(
+            "center",
+            "customer",
+            "product_model",
+            "device__product_model",
+            "technician__staff_profile",
+        )
+        .prefetch_related(
+            Prefetch("reservations", queryset=Reservation.objects.select_related("part")),
+            Prefetch(
+                "events",
+                queryset=RepairEvent.objects.filter(customer_visible=True).order_by("at", "id"),
+                to_attr="public_events",
+            ),
+            Prefetch(
+                "promises",
+                queryset=Promise.objects.filter(
+                    fulfilled_at__isnull=True, kind=PromiseKind.PART_ETA
+                ).order_by("due_at"),
+                to_attr="part_etas",
+            ),
+        )
+        .filter(status_token=token)
+        .first()
+    )

@@ -1,0 +1,174 @@
+"""The customer's side, without a login: find a repair by ticket number + the last 4 digits of the
+phone (or the claim ticket's secret token), with throttles kept in the shared cache.
+
+- Per client IP: PUBLIC_LOOKUP_RATE_PER_IP attempts a minute, whatever they ask.
+- Per ticket: PUBLIC_LOOKUP_FAILURES_PER_TICKET wrong phone guesses in an hour lock the ticket,
+  whatever the IP. The attempt is counted *before* the digits are compared (and given back when
+  they match), so processes racing on one ticket can't squeeze in extra guesses.
+- An unknown ticket and a wrong phone take the same path (one query, one constant-time compare,
+  one failure counted) and give the same 404 body.
+
+The API (`workflows.api`) and the /status/ pages both call `public_find` and `public_status`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
+
+from service_center.errors import DomainError, NotFound, ValidationFailed
+from service_center.models import staff_name
+from workflows import selectors, timeline
+from workflows.choices import COURIER_REQUEST_STATES, State
+from workflows.models import Repair
+
+NOT_FOUND_DETAIL = "No repair matches this ticket number and phone number."
+TICKET_WINDOW = 3600
+IP_WINDOW = 60
+_TICKET_SHAPE = re.compile(r"^[A-Z0-9-]{1,24}$")
+
+
+class PublicThrottled(DomainError):
+    """Too many attempts; `retry_after` (seconds) also goes out as the Retry-After header."""
+
+    code = "throttled"
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "Too many attempts; try again later.", retry_after=max(int(retry_after), 1)
+        )
+
+
+def lookup_not_found() -> NotFound:
+    return NotFound(NOT_FOUND_DETAIL)
+
+
+def client_ip(request: Any) -> str:
+    """The client address, honouring NUM_PROXIES trusted X-Forwarded-For hops (as DRF does)."""
+    return BaseThrottle().get_ident(request) or "unknown"
+
+
+def _incr(key: str, window: int) -> int:
+    """Atomic counter that expires `window` seconds after its first hit (Redis INCR keeps TTL)."""
+    for _attempt in range(3):
+        cache.add(key, 0, window)
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr
+            continue
+    return 1
+
+
+def check_ip_rate(ip: str) -> None:
+    now = time.time()
+    bucket = int(now // IP_WINDOW)
+    count = _incr(f"pub:ip:{hashlib.sha256(ip.encode()).hexdigest()[:32]}:{bucket}", IP_WINDOW + 5)
+    if count > settings.PUBLIC_LOOKUP_RATE_PER_IP:
+        raise PublicThrottled(IP_WINDOW - int(now % IP_WINDOW))
+
+
+def _ticket_key(ticket_number: str) -> str:
+    return "pub:ticket:" + hashlib.sha256(ticket_number.encode()).hexdigest()[:32]
+
+
+def _claim_ticket_attempt(ticket_number: str) -> str:
+    """Count one guess against the ticket; raise if it is locked. Returns the counter key."""
+    key = _ticket_key(ticket_number)
+    cache.add(key + ":t", time.time(), TICKET_WINDOW)
+    if _incr(key, TICKET_WINDOW) > settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET:
+        started = cache.get(key + ":t") or time.time()
+        raise PublicThrottled(TICKET_WINDOW - int(time.time() - started))
+    return key
+
+
+def _give_back(key: str) -> None:
+    try:
+        cache.decr(key)
+    except ValueError:
+        pass
+
+
+def clean_ticket_number(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValidationFailed({"ticket_number": ["Enter the ticket number."]})
+    text = re.sub(r"\s+", "", value).upper()
+    if not text or len(text) > 40:
+        raise ValidationFailed({"ticket_number": ["Enter the ticket number."]})
+    return text
+
+
+def clean_last4(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}", value.strip()):
+        raise ValidationFailed({"phone_last4": ["Enter the last 4 digits of your phone number."]})
+    return value.strip()
+
+
+def public_find(
+    *, ip: str, ticket_number: Any = None, phone_last4: Any = None, token: Any = None
+) -> Repair:
+    """Who may see this repair: raises PublicThrottled (429), ValidationFailed (400) or the same
+    NotFound for an unknown ticket, a wrong phone and a wrong token. Returns the full repair."""
+    check_ip_rate(ip)
+    if token not in (None, ""):
+        if not isinstance(token, str) or len(token) > 64:
+            raise lookup_not_found()
+        found = selectors.repair_public_key(token=token)
+        if found is None or not hmac.compare_digest(found.status_token.encode(), token.encode()):
+            raise lookup_not_found()
+        return selectors.repair_for_public(repair_id=found.pk)
+    ticket = clean_ticket_number(ticket_number)
+    last4 = clean_last4(phone_last4)
+    key = _claim_ticket_attempt(ticket)
+    found = (
+        selectors.repair_public_key(ticket_number=ticket) if _TICKET_SHAPE.match(ticket) else None
+    )
+    expected = found.customer.phone_last4 if found is not None else "----"
+    matches = hmac.compare_digest(expected.encode(), last4.encode())
+    if found is None or not matches:
+        raise lookup_not_found()
+    _give_back(key)  # a right answer is not a guess
+    return selectors.repair_for_public(repair_id=found.pk)
+
+
+def public_status(repair: Repair) -> dict[str, Any]:
+    """The honest status page as data: only recorded facts, the phone masked."""
+    shipped = repair.state in (State.SHIPPED, State.CLOSED) and bool(repair.tracking_number)
+    quote = None
+    if repair.labor_fee is not None:
+        quote = {
+            "labor_fee": repair.labor_fee,
+            "parts_total": repair.parts_total,
+            "total": repair.quote_total,
+            "approved": repair.quote_approved_at is not None,
+            "deposit_required": repair.deposit_required,
+            "deposit_paid": repair.deposit_paid,
+        }
+    return {
+        "ticket_number": repair.ticket_number,
+        "state": repair.state,
+        "state_label": timeline.state_label(repair.state),
+        "center": {"name": repair.center.name, "phone": repair.center.phone},
+        "product_model": repair.product_model.name if repair.product_model else None,
+        "phone": repair.customer.masked_phone,
+        "coverage": repair.coverage,
+        "technician_name": staff_name(repair.technician) if repair.technician_id else None,
+        "next_step": timeline.next_step(repair),
+        "parts_eta": timeline.parts_eta(repair),
+        "quote": quote,
+        "amount_due": repair.amount_due,
+        "balance_due": repair.balance_due,
+        "return_method": repair.return_method,
+        "carrier": repair.carrier if shipped else None,
+        "tracking_number": repair.tracking_number if shipped else None,
+        "can_approve": repair.state == State.AWAITING_APPROVAL,
+        "can_request_courier_return": repair.state in COURIER_REQUEST_STATES,
+        "timeline": timeline.public_timeline(repair),
+    }

@@ -1,0 +1,155 @@
+"""Reads of repairs for the API and the pages. Each selector owns its select_related /
+prefetch_related, so an endpoint runs the same number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from parts.models import Reservation
+from service_center.errors import NotFound, ValidationFailed
+from workflows.choices import PromiseKind, State
+from workflows.models import Promise, Repair, RepairEvent
+from workflows.roles import user_center_id
+
+
+def visible_repairs(user: Any) -> QuerySet[Repair]:
+    """The repairs a staff member may see: those of their own center (a superuser sees all)."""
+    center_id = user_center_id(user)
+    if center_id is None:
+        return (
+            Repair.objects.all() if getattr(user, "is_superuser", False) else Repair.objects.none()
+        )
+    return Repair.objects.filter(center_id=center_id)
+
+
+def _with_reservations(queryset: QuerySet[Repair]) -> QuerySet[Repair]:
+    return queryset.prefetch_related(
+        Prefetch("reservations", queryset=Reservation.objects.select_related("part"))
+    )
+
+
+def repair_detail_get(*, user: Any, ticket_number: str) -> Repair:
+    """One repair with everything its detail shows. Another center's repair is NotFound."""
+    others = (
+        Repair.objects.exclude(ticket_number=ticket_number)
+        .select_related("product_model")
+        .only(
+            "id",
+            "ticket_number",
+            "state",
+            "created_at",
+            "symptom",
+            "customer_id",
+            "product_model__code",
+            "product_model__name",
+        )
+        .order_by("-created_at", "-id")
+    )
+    queryset = _with_reservations(
+        visible_repairs(user).select_related(
+            "center",
+            "customer",
+            "device__product_model",
+            "product_model",
+            "technician__staff_profile",
+        )
+    ).prefetch_related(
+        Prefetch(
+            "promises", queryset=Promise.objects.select_related("made_by").order_by("due_at", "id")
+        ),
+        Prefetch("events", queryset=RepairEvent.objects.order_by("at", "id")),
+        Prefetch("customer__repairs", queryset=others, to_attr="other_repairs"),
+    )
+    repair = queryset.filter(ticket_number=ticket_number).first()
+    if repair is None:
+        raise NotFound("No such repair.")
+    return repair
+
+
+def repair_get_for_action(*, user: Any, ticket_number: str) -> Repair:
+    """The repair row (with reservations, for role and gate checks) or NotFound."""
+    repair = (
+        _with_reservations(visible_repairs(user).select_related("center"))
+        .filter(ticket_number=ticket_number)
+        .first()
+    )
+    if repair is None:
+        raise NotFound("No such repair.")
+    return repair
+
+
+def _overdue_promises() -> QuerySet[Promise]:
+    return Promise.objects.filter(
+        repair=OuterRef("pk"), fulfilled_at__isnull=True, due_at__lt=timezone.now()
+    )
+
+
+def repair_list(
+    *, user: Any, state: str | None = None, technician: str | None = None, overdue: bool = False
+) -> QuerySet[Repair]:
+    """The board as a list: filter by state(s), technician (username or `me`), overdue promises.
+    Overdue first, then newest. Constant queries: one for the rows, one for the reservations."""
+    queryset = visible_repairs(user)
+    if state:
+        states = [s.strip() for s in state.split(",") if s.strip()]
+        unknown = [s for s in states if s not in State.values]
+        if unknown:
+            raise ValidationFailed({"state": [f"Unknown state: {', '.join(unknown)[:100]}."]})
+        queryset = queryset.filter(state__in=states)
+    if technician:
+        if technician == "me":
+            queryset = queryset.filter(technician=user)
+        elif technician == "none":
+            queryset = queryset.filter(technician__isnull=True)
+        else:
+            queryset = queryset.filter(technician__username=technician)
+    next_due = Promise.objects.filter(repair=OuterRef("pk"), fulfilled_at__isnull=True)
+    queryset = queryset.annotate(
+        has_overdue=Exists(_overdue_promises()),
+        next_promise_due=next_due.order_by().values("repair").annotate(m=Min("due_at")).values("m"),
+    )
+    if overdue:
+        queryset = queryset.filter(has_overdue=True)
+    return _with_reservations(
+        queryset.select_related("customer", "product_model", "technician__staff_profile")
+    ).order_by("-has_overdue", "-created_at", "-id")
+
+
+def _public_queryset() -> QuerySet[Repair]:
+    return _with_reservations(
+        Repair.objects.select_related(
+            "center", "customer", "product_model", "technician__staff_profile"
+        )
+    ).prefetch_related(
+        Prefetch(
+            "events",
+            queryset=RepairEvent.objects.filter(customer_visible=True).order_by("at", "id"),
+            to_attr="public_events",
+        ),
+        Prefetch(
+            "promises",
+            queryset=Promise.objects.filter(
+                kind=PromiseKind.PART_ETA, fulfilled_at__isnull=True
+            ).order_by("due_at", "id"),
+            to_attr="open_part_etas",
+        ),
+    )
+
+
+def repair_for_public(*, repair_id: int) -> Repair:
+    """Everything the public status answer shows, once the caller proved who they are."""
+    return _public_queryset().get(pk=repair_id)
+
+
+def repair_public_key(*, ticket_number: str = "", token: str = "") -> Repair | None:
+    """Just enough of a repair to check the phone digits (one query, no prefetches)."""
+    condition = Q(status_token=token) if token else Q(ticket_number=ticket_number)
+    return (
+        Repair.objects.select_related("customer")
+        .filter(condition)
+        .only("id", "ticket_number", "status_token", "customer__phone")
+        .first()
+    )
