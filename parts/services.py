@@ -236,8 +236,16 @@ def parts_order_ship(
             raise _order_blocked(order, "ship")
         order.ship(carrier=carrier, tracking_number=tracking_number, eta=eta)
         order.save()
+        # Only repairs that still wait for one of these parts: a repair that was declined, or
+        # that first come, first served already served from another delivery, must not be told
+        # (or promised) that a part is on its way.
+        still_waiting = Reservation.objects.filter(
+            center_id=order.center_id,
+            part_id__in=order.lines.values("part_id"),
+            status=ReservationStatus.WAITING,
+        ).values("repair_id")
         repair_ids = sorted(
-            {rid for rid in order.lines.values_list("repair_id", flat=True) if rid is not None}
+            set(order.lines.filter(repair_id__in=still_waiting).values_list("repair_id", flat=True))
         )
         if eta is not None:
             for repair_id in repair_ids:

@@ -103,6 +103,7 @@ class BaseAPIView(GenericAPIView):
     authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
     permission_classes = [IsStaff]
     pagination_class = Pagination
+    metadata_class = None  # OPTIONS answers 405 JSON; the schema at /api/schema/ documents us
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -56,6 +56,11 @@ DOMAIN_MESSAGES = [
     gettext_noop("Quantities are whole numbers from 1."),
     gettext_noop("Order at least one part."),
     gettext_noop("Transition not allowed."),
+    gettext_noop("Enter the ticket number."),
+    gettext_noop("Enter the last 4 digits of your phone number."),
+    gettext_noop("Coverage is already warranty."),
+    gettext_noop("Coverage is already paid."),
+    gettext_noop("Serial unknown — coverage to be confirmed."),
 ]
 
 

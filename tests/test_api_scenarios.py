@@ -10,19 +10,8 @@ from django.utils import timezone
 from service_center.models import Customer
 from tests.conftest import stock
 from tests.factories import DeviceFactory
-from tests.test_api_support import (  # noqa: F401 - fixtures
-    _clear_cache,
-    anon_api,
-    codes,
-    desk_api,
-    get,
-    intake,
-    manager_api,
-    other_tech_api,
-    post,
-    tech_api,
-    transition,
-)
+from tests.test_api_support import *  # noqa: F403 - the API fixtures
+from tests.test_api_support import codes, get, post, transition
 from workflows.models import Notification, Promise, Repair
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +42,7 @@ def kinds(ticket: str) -> list[str]:
     )
 
 
-# --- S1 --------------------------------------------------------------------------------------------
+# --- S1 ------------------------------------------------------------------------------------------
 
 
 def test_s1_missing_clip_spring_is_invited_only_once_everything_is_settled(
@@ -71,10 +60,13 @@ def test_s1_missing_clip_spring_is_invited_only_once_everything_is_settled(
             tech_api,
             ticket,
             "diagnose",
-            {"findings": "clip spring lost", "parts": [{"part_number": spring.part_number}],
-             "labor_fee": 0},
+            {
+                "findings": "clip spring lost",
+                "parts": [{"part_number": spring.part_number}],
+                "labor_fee": 0,
+            },
         )
-    )  # fmt: skip
+    )
     assert [(r["part_number"], r["status"]) for r in detail["reservations"]] == [
         (spring.part_number, "waiting")
     ]
@@ -98,14 +90,24 @@ def test_s1_missing_clip_spring_is_invited_only_once_everything_is_settled(
 
     # She finds her registered product by her phone number; she agrees to a paid repair.
     customer = Customer.objects.get(repairs__ticket_number=ticket)
-    DeviceFactory(serial_number="HBS1100REG1", product_model=spring.compatible_models.first(),
-                  owner=customer, purchase_date=timezone.localdate() - dt.timedelta(days=900))  # fmt: skip
+    DeviceFactory(
+        serial_number="HBS1100REG1",
+        product_model=spring.compatible_models.first(),
+        owner=customer,
+        purchase_date=timezone.localdate() - dt.timedelta(days=900),
+    )
     found = ok(get(desk_api, "/customers/", phone="010-2345-6789"))["results"]
     assert found[0]["devices"][0]["serial_number"] == "HBS1100REG1"
     assert found[0]["devices"][0]["warranty"]["status"] == "expired"
     assert [r["ticket_number"] for r in found[0]["repairs"]] == [ticket]
-    ok(transition(desk_api, ticket, "set_coverage",
-                  {"coverage": "paid", "reason": "registered HBS1100REG1, warranty ended"}))  # fmt: skip
+    ok(
+        transition(
+            desk_api,
+            ticket,
+            "set_coverage",
+            {"coverage": "paid", "reason": "registered HBS1100REG1, warranty ended"},
+        )
+    )
     ok(post(anon_api, "/public/approve/", {"ticket_number": ticket, "phone_last4": "6789"}))
 
     detail = ok(transition(desk_api, ticket, "invite_for_repair"))
@@ -125,7 +127,7 @@ def test_s1_missing_clip_spring_is_invited_only_once_everything_is_settled(
     assert closed["technician"]["username"] == "tech"
 
 
-# --- S2 --------------------------------------------------------------------------------------------
+# --- S2 ------------------------------------------------------------------------------------------
 
 
 def test_s2_ready_for_pickup_is_blocked_until_complete_and_notifies_once(
@@ -149,7 +151,7 @@ def test_s2_ready_for_pickup_is_blocked_until_complete_and_notifies_once(
     assert ok(transition(desk_api, ticket, "hand_over", {"amount_paid": 0}))["state"] == "closed"
 
 
-# --- S3 --------------------------------------------------------------------------------------------
+# --- S3 ------------------------------------------------------------------------------------------
 
 
 def test_s3_first_come_first_served_and_the_last_one_sees_an_honest_eta(
@@ -159,11 +161,19 @@ def test_s3_first_come_first_served_and_the_last_one_sees_an_honest_eta(
     tickets = []
     for n in range(3):
         device = DeviceFactory(serial_number=f"HBS1100FIFO{n}", product_model=headset)
-        ticket = intake(serial_number=device.serial_number, customer={
-            "name": f"고객{n}", "phone": f"010-2345-678{n}"})  # fmt: skip
+        ticket = intake(
+            serial_number=device.serial_number,
+            customer={"name": f"고객{n}", "phone": f"010-2345-678{n}"},
+        )
         ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
-        detail = ok(transition(tech_api, ticket, "diagnose", {
-            "findings": "battery", "parts": [{"part_number": battery.part_number}]}))  # fmt: skip
+        detail = ok(
+            transition(
+                tech_api,
+                ticket,
+                "diagnose",
+                {"findings": "battery", "parts": [{"part_number": battery.part_number}]},
+            )
+        )
         assert detail["state"] == "awaiting_parts"
         tickets.append(ticket)
     a, b, c = tickets
@@ -171,12 +181,22 @@ def test_s3_first_come_first_served_and_the_last_one_sees_an_honest_eta(
     orders = ok(get(desk_api, "/parts-orders/"))["results"]
     order_c = next(o for o in orders if o["lines"][0]["ticket_number"] == c)
     eta = (timezone.localdate() + dt.timedelta(days=5)).isoformat()
-    ok(post(desk_api, f"/parts-orders/{order_c['id']}/transitions/ship/",
-            {"carrier": "CJ", "tracking_number": "WH-1", "eta": eta}))  # fmt: skip
+    ok(
+        post(
+            desk_api,
+            f"/parts-orders/{order_c['id']}/transitions/ship/",
+            {"carrier": "CJ", "tracking_number": "WH-1", "eta": eta},
+        )
+    )
 
     # Two units arrive.
-    ok(post(manager_api, "/stock/adjust/", {"part_number": battery.part_number, "delta": 2,
-                                            "reason": "delivery"}))  # fmt: skip
+    ok(
+        post(
+            manager_api,
+            "/stock/adjust/",
+            {"part_number": battery.part_number, "delta": 2, "reason": "delivery"},
+        )
+    )
     states = {t: ok(get(desk_api, f"/repairs/{t}/"))["state"] for t in tickets}
     assert states == {a: "ready_to_repair", b: "ready_to_repair", c: "awaiting_parts"}
     status = ok(public_status(anon_api, c, "6782"))
@@ -188,7 +208,7 @@ def test_s3_first_come_first_served_and_the_last_one_sees_an_honest_eta(
     assert finish_at_the_counter(desk_api, tech_api, a)["state"] == "closed"
 
 
-# --- S4 --------------------------------------------------------------------------------------------
+# --- S4 ------------------------------------------------------------------------------------------
 
 
 def test_s4_whoever_answers_sees_every_call_note_promise_and_earlier_repair(
@@ -197,8 +217,14 @@ def test_s4_whoever_answers_sees_every_call_note_promise_and_earlier_repair(
     earlier = intake(symptom="earlier problem")
     ticket = intake(serial_number=in_warranty.serial_number)
     for n in range(3):
-        ok(post(desk_api, f"/repairs/{ticket}/calls/", {"text": f"call {n}",
-                                                        "direction": "incoming"}), 201)  # fmt: skip
+        ok(
+            post(
+                desk_api,
+                f"/repairs/{ticket}/calls/",
+                {"text": f"call {n}", "direction": "incoming"},
+            ),
+            201,
+        )
     ok(post(other_tech_api, f"/repairs/{ticket}/notes/", {"text": "looked at it"}), 201)
     due = (timezone.now() + dt.timedelta(days=1)).isoformat()
     ok(post(manager_api, f"/repairs/{ticket}/promises/", {"kind": "callback", "due_at": due}), 201)
@@ -216,7 +242,7 @@ def test_s4_whoever_answers_sees_every_call_note_promise_and_earlier_repair(
     assert finish_at_the_counter(desk_api, tech_api, ticket)["state"] == "closed"
 
 
-# --- S5 --------------------------------------------------------------------------------------------
+# --- S5 ------------------------------------------------------------------------------------------
 
 
 def test_s5_the_honest_status_page(intake, desk_api, tech_api, anon_api, tech, spring, center):
@@ -224,9 +250,18 @@ def test_s5_the_honest_status_page(intake, desk_api, tech_api, anon_api, tech, s
     ticket = intake(intake_channel="phone", device_in_shop=False)
     ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
     ok(transition(desk_api, ticket, "set_coverage", {"coverage": "paid", "reason": "agreed"}))
-    ok(transition(tech_api, ticket, "diagnose", {
-        "findings": "spring", "parts": [{"part_number": spring.part_number}],
-        "labor_fee": 5000}))  # fmt: skip
+    ok(
+        transition(
+            tech_api,
+            ticket,
+            "diagnose",
+            {
+                "findings": "spring",
+                "parts": [{"part_number": spring.part_number}],
+                "labor_fee": 5000,
+            },
+        )
+    )
     ok(post(desk_api, f"/repairs/{ticket}/notes/", {"text": "internal: customer was rude"}), 201)
     ok(
         post(
@@ -242,8 +277,14 @@ def test_s5_the_honest_status_page(intake, desk_api, tech_api, anon_api, tech, s
     assert response["Cache-Control"] == "no-store"
     assert status["state_label"] and status["technician_name"] == "tech"
     assert status["next_step"]["code"] == "approve_quote"
-    assert status["quote"] == {"labor_fee": 5000, "parts_total": 100, "total": 5100,
-                               "approved": False, "deposit_required": 0, "deposit_paid": 0}  # fmt: skip
+    assert status["quote"] == {
+        "labor_fee": 5000,
+        "parts_total": 100,
+        "total": 5100,
+        "approved": False,
+        "deposit_required": 0,
+        "deposit_paid": 0,
+    }
     assert status["phone"] == "010-****-6789"
     labels = [item["label"] for item in status["timeline"]]
     assert "We will call you when the spring is here." in labels
@@ -258,8 +299,13 @@ def test_s5_the_honest_status_page(intake, desk_api, tech_api, anon_api, tech, s
     # She approves online; the parts then arrive; the repair goes ahead at the counter.
     ok(post(anon_api, "/public/approve/", {"ticket_number": ticket, "phone_last4": "6789"}))
     order = ok(get(desk_api, "/parts-orders/"))["results"][0]
-    ok(post(desk_api, f"/parts-orders/{order['id']}/transitions/receive/",
-            {"lines": [{"part_number": spring.part_number, "quantity": 1}]}))  # fmt: skip
+    ok(
+        post(
+            desk_api,
+            f"/parts-orders/{order['id']}/transitions/receive/",
+            {"lines": [{"part_number": spring.part_number, "quantity": 1}]},
+        )
+    )
     ok(transition(desk_api, ticket, "invite_for_repair"))
     assert ok(public_status(anon_api, ticket))["next_step"]["code"] == "bring_device"
     ok(transition(desk_api, ticket, "check_in_device"))
@@ -273,7 +319,7 @@ def test_s5_a_hundred_wrong_guesses_from_one_address_are_throttled(anon_api, int
             anon_api,
             "/public/status/",
             {"ticket_number": f"GN-2611-X{n:05d}", "phone_last4": "0000"},
-        ).status_code  # fmt: skip
+        ).status_code
         for n in range(100)
     ]
     assert (
@@ -284,7 +330,7 @@ def test_s5_a_hundred_wrong_guesses_from_one_address_are_throttled(anon_api, int
     assert throttled.status_code == 429 and int(throttled["Retry-After"]) >= 1
 
 
-# --- S6 --------------------------------------------------------------------------------------------
+# --- S6 ------------------------------------------------------------------------------------------
 
 
 def test_s6_courier_return_ships_with_tracking_shown_on_the_status_page(
@@ -292,17 +338,29 @@ def test_s6_courier_return_ships_with_tracking_shown_on_the_status_page(
 ):
     ticket = intake(serial_number=in_warranty.serial_number)
     ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
-    ok(post(anon_api, "/public/courier-return/", {
-        "ticket_number": ticket, "phone_last4": "6789", "recipient_name": "김민지",
-        "address": "서울특별시 서초구 반포대로 1"}))  # fmt: skip
+    ok(
+        post(
+            anon_api,
+            "/public/courier-return/",
+            {
+                "ticket_number": ticket,
+                "phone_last4": "6789",
+                "recipient_name": "김민지",
+                "address": "서울특별시 서초구 반포대로 1",
+            },
+        )
+    )
     ok(transition(tech_api, ticket, "diagnose", {"findings": "ok"}))
     ok(transition(tech_api, ticket, "start_repair"))
     ok(transition(tech_api, ticket, "complete"))
 
     assert "tracking_missing" in codes(transition(desk_api, ticket, "ship"))
     assert "wrong_return_method" in codes(transition(desk_api, ticket, "notify_ready_for_pickup"))
-    shipped = ok(transition(desk_api, ticket, "ship", {"carrier": "CJ대한통운",
-                                                       "tracking_number": "6012-3456-7890"}))  # fmt: skip
+    shipped = ok(
+        transition(
+            desk_api, ticket, "ship", {"carrier": "CJ대한통운", "tracking_number": "6012-3456-7890"}
+        )
+    )
     assert shipped["state"] == "shipped"
     status = ok(public_status(anon_api, ticket))
     assert (status["carrier"], status["tracking_number"]) == ("CJ대한통운", "6012-3456-7890")
@@ -318,13 +376,18 @@ def test_s6_shipping_without_an_address_is_blocked(intake, desk_api, tech_api, t
     ok(transition(tech_api, ticket, "complete"))
     response = transition(desk_api, ticket, "ship", {"carrier": "CJ", "tracking_number": "1"})
     assert response.status_code == 409 and codes(response) == ["address_missing"]
-    ok(post(desk_api, f"/repairs/{ticket}/courier-return/",
-            {"recipient_name": "김민지", "address": "서울 서초구 1"}))  # fmt: skip
+    ok(
+        post(
+            desk_api,
+            f"/repairs/{ticket}/courier-return/",
+            {"recipient_name": "김민지", "address": "서울 서초구 1"},
+        )
+    )
     shipped = ok(transition(desk_api, ticket, "ship", {"carrier": "CJ", "tracking_number": "1"}))
     assert shipped["state"] == "shipped"
 
 
-# --- S7 --------------------------------------------------------------------------------------------
+# --- S7 ------------------------------------------------------------------------------------------
 
 
 def test_s7_an_overdue_promise_tops_the_board_until_the_call_is_recorded(
@@ -334,8 +397,14 @@ def test_s7_an_overdue_promise_tops_the_board_until_the_call_is_recorded(
     newer = intake()  # newer, so first without the overdue promise
     ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
     tomorrow = (timezone.now() + dt.timedelta(days=1)).isoformat()
-    promise = ok(post(tech_api, f"/repairs/{ticket}/promises/",
-                      {"kind": "callback", "due_at": tomorrow, "note": "call back"}), 201)  # fmt: skip
+    promise = ok(
+        post(
+            tech_api,
+            f"/repairs/{ticket}/promises/",
+            {"kind": "callback", "due_at": tomorrow, "note": "call back"},
+        ),
+        201,
+    )
     assert ok(get(desk_api, "/repairs/", overdue="true"))["count"] == 0
     assert ok(get(desk_api, "/repairs/"))["results"][0]["ticket_number"] == newer
 
@@ -343,8 +412,9 @@ def test_s7_an_overdue_promise_tops_the_board_until_the_call_is_recorded(
     Promise.objects.filter(pk=promise["id"]).update(due_at=timezone.now() - dt.timedelta(hours=1))
     board = ok(get(desk_api, "/repairs/"))["results"]
     assert board[0]["ticket_number"] == ticket and board[0]["has_overdue_promise"] is True
-    assert [r["ticket_number"] for r in ok(get(desk_api, "/repairs/", overdue="true"))[
-        "results"]] == [ticket]  # fmt: skip
+    assert [
+        r["ticket_number"] for r in ok(get(desk_api, "/repairs/", overdue="true"))["results"]
+    ] == [ticket]
 
     ok(post(desk_api, f"/repairs/{ticket}/calls/", {"text": "called back"}), 201)
     assert ok(get(desk_api, "/repairs/", overdue="true"))["count"] == 0
@@ -352,7 +422,7 @@ def test_s7_an_overdue_promise_tops_the_board_until_the_call_is_recorded(
     assert finish_at_the_counter(desk_api, tech_api, ticket)["state"] == "closed"
 
 
-# --- S8 --------------------------------------------------------------------------------------------
+# --- S8 ------------------------------------------------------------------------------------------
 
 
 def test_s8_coverage_is_decided_at_intake_and_changed_only_by_a_manager_with_a_reason(
@@ -360,25 +430,37 @@ def test_s8_coverage_is_decided_at_intake_and_changed_only_by_a_manager_with_a_r
 ):
     coverage = {
         d.serial_number: ok(get(desk_api, f"/repairs/{intake(serial_number=d.serial_number)}/"))[
-            "coverage"]
+            "coverage"
+        ]
         for d in (in_warranty, expired, parallel)
-    }  # fmt: skip
-    assert coverage == {in_warranty.serial_number: "warranty", expired.serial_number: "paid",
-                        parallel.serial_number: "paid"}  # fmt: skip
+    }
+    assert coverage == {
+        in_warranty.serial_number: "warranty",
+        expired.serial_number: "paid",
+        parallel.serial_number: "paid",
+    }
 
-    ticket = intake(serial_number=expired.serial_number, customer={
-        "name": "이영희", "phone": "010-9876-5432"})  # fmt: skip
+    ticket = intake(
+        serial_number=expired.serial_number, customer={"name": "이영희", "phone": "010-9876-5432"}
+    )
     ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
     ok(transition(tech_api, ticket, "diagnose", {"findings": "hinge", "labor_fee": 30000}))
     ok(transition(desk_api, ticket, "approve"))
 
-    at_counter = transition(desk_api, ticket, "set_coverage",
-                            {"coverage": "warranty", "reason": "customer insists"})  # fmt: skip
+    at_counter = transition(
+        desk_api, ticket, "set_coverage", {"coverage": "warranty", "reason": "customer insists"}
+    )
     assert at_counter.status_code == 403
     no_reason = transition(manager_api, ticket, "set_coverage", {"coverage": "warranty"})
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
-    detail = ok(transition(manager_api, ticket, "set_coverage",
-                           {"coverage": "warranty", "reason": "receipt shows purchase 3 months ago"}))  # fmt: skip
+    detail = ok(
+        transition(
+            manager_api,
+            ticket,
+            "set_coverage",
+            {"coverage": "warranty", "reason": "receipt shows purchase 3 months ago"},
+        )
+    )
     assert detail["coverage"] == "warranty"
     change = [e for e in detail["timeline"] if e["kind"] == "coverage_change"]
     assert change and change[0]["actor_name"] == "manager"

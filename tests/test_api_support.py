@@ -16,6 +16,28 @@ from tests.conftest import PASSWORD
 
 V1 = "/api/v1"
 
+# Test modules `from tests.test_api_support import *` to get these fixtures (and the helpers).
+__all__ = [
+    "INTAKE",
+    "V1",
+    "anon_api",
+    "client_for",
+    "clean_cache",
+    "codes",
+    "desk_api",
+    "fast_passwords",
+    "foreign_api",
+    "foreign_desk",
+    "foreign_manager",
+    "get",
+    "intake",
+    "manager_api",
+    "other_tech_api",
+    "post",
+    "tech_api",
+    "transition",
+]
+
 
 def client_for(user: Any = None) -> APIClient:
     client = APIClient()
@@ -105,7 +127,13 @@ def intake(desk_api, headset):
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
+def fast_passwords(settings):
+    """PBKDF2 at full strength costs ~0.3 s per staff account; tests don't need it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
     """Throttle counters and idempotency replays live in the cache: start every test clean."""
     from django.core.cache import cache
 

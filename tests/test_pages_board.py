@@ -22,8 +22,12 @@ def _many(make_repair, desk, tech, n, start=0):
         if i % 3 == 0:
             s.repair_assign(repair=repair, actor=desk, technician=tech)
         if i % 4 == 0:
-            s.repair_record_promise(repair=repair, actor=desk, kind="callback",
-                                    due_at=timezone.now() - dt.timedelta(hours=1))  # fmt: skip
+            s.repair_record_promise(
+                repair=repair,
+                actor=desk,
+                kind="callback",
+                due_at=timezone.now() - dt.timedelta(hours=1),
+            )
 
 
 def test_the_board_runs_the_same_number_of_queries_for_5_and_30_repairs(
@@ -41,8 +45,9 @@ def test_the_board_runs_the_same_number_of_queries_for_5_and_30_repairs(
 def test_repairs_with_overdue_promises_come_first(client, desk, make_repair):
     calm = make_repair(customer={"name": "평온", "phone": "010-1111-2222"})
     late = make_repair(customer={"name": "지연", "phone": "010-3333-4444"})
-    s.repair_record_promise(repair=late, actor=desk, kind="callback",
-                            due_at=timezone.now() - dt.timedelta(hours=2))  # fmt: skip
+    s.repair_record_promise(
+        repair=late, actor=desk, kind="callback", due_at=timezone.now() - dt.timedelta(hours=2)
+    )
     client.force_login(desk)
     html = client.get("/desk/").content.decode()
     overdue_strip = html[html.index('id="overdue"') : html.index('class="board"')]

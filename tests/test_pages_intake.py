@@ -7,9 +7,14 @@ def test_intake_keeps_what_was_typed_and_says_what_is_missing(client, desk, head
     client.force_login(desk)
     response = client.post(
         "/desk/intake/",
-        {"customer_name": "김민지", "customer_phone": "010-2345-6789", "symptom": "스프링 빠짐",
-         "intake_channel": "phone", "return_method": "pickup"},
-    )  # fmt: skip
+        {
+            "customer_name": "김민지",
+            "customer_phone": "010-2345-6789",
+            "symptom": "스프링 빠짐",
+            "intake_channel": "phone",
+            "return_method": "pickup",
+        },
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert 'value="김민지"' in html and "스프링 빠짐" in html
@@ -24,9 +29,15 @@ def test_a_phoned_in_repair_without_serial_is_taken_in_as_coverage_to_be_confirm
     client.force_login(desk)
     response = client.post(
         "/desk/intake/",
-        {"customer_name": "김민지", "customer_phone": "010-2345-6789", "symptom": "스프링 빠짐",
-         "product_model": headset.code, "intake_channel": "phone", "return_method": "pickup"},
-    )  # fmt: skip
+        {
+            "customer_name": "김민지",
+            "customer_phone": "010-2345-6789",
+            "symptom": "스프링 빠짐",
+            "product_model": headset.code,
+            "intake_channel": "phone",
+            "return_method": "pickup",
+        },
+    )
     repair = Repair.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/desk/repairs/{repair.ticket_number}/"
@@ -37,9 +48,16 @@ def test_a_bad_phone_is_reported_beside_the_phone_field(client, desk, headset):
     client.force_login(desk)
     response = client.post(
         "/desk/intake/",
-        {"customer_name": "김", "customer_phone": "12", "symptom": "x", "product_model": "HBS-1100",
-         "intake_channel": "walk_in", "device_in_shop": "on", "return_method": "pickup"},
-    )  # fmt: skip
+        {
+            "customer_name": "김",
+            "customer_phone": "12",
+            "symptom": "x",
+            "product_model": "HBS-1100",
+            "intake_channel": "walk_in",
+            "device_in_shop": "on",
+            "return_method": "pickup",
+        },
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert 'name="customer_phone" type="tel" inputmode="tel" value="12"' in html
@@ -52,7 +70,9 @@ def test_the_serial_lookup_tells_the_warranty_before_the_customer_leaves(
     client.force_login(desk)
     found = client.get("/desk/lookup/serial/", {"serial": "hbs1100-k7q2"}).json()
     assert found["status"] == "in_warranty" and found["product_model"]["code"] == "HBS-1100"
-    assert client.get("/desk/lookup/serial/", {"serial": "HBS1100OLD1"}).json()["status"] == "expired"
+    assert (
+        client.get("/desk/lookup/serial/", {"serial": "HBS1100OLD1"}).json()["status"] == "expired"
+    )
     assert client.get("/desk/lookup/serial/", {"serial": "NOPE1234"}).json()["status"] == "unknown"
     assert client.get("/desk/lookup/serial/", {"serial": "!"}).status_code == 400
 

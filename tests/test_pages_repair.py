@@ -1,4 +1,4 @@
-"""The repair page: blockers beside disabled buttons, inputs asked for, one-click calls and notes."""
+"""The repair page: blockers beside disabled buttons, inputs asked for, one-click calls, notes."""
 
 import re
 
@@ -15,8 +15,13 @@ def spring_on_order(make_repair, desk, tech, spring, center):
     stock(center, spring, 0)
     repair = make_repair(intake_channel="phone", device_in_shop=False)
     s.repair_assign(repair=repair, actor=desk, technician=tech)
-    return s.repair_diagnose(repair=repair, actor=tech, findings="스프링 교체",
-                             parts=[{"part_number": spring.part_number}], labor_fee=0)  # fmt: skip
+    return s.repair_diagnose(
+        repair=repair,
+        actor=tech,
+        findings="스프링 교체",
+        parts=[{"part_number": spring.part_number}],
+        labor_fee=0,
+    )
 
 
 def _blocked(html: str, name: str) -> str:
@@ -44,8 +49,13 @@ def test_a_balance_due_keeps_hand_over_enabled_and_asks_for_the_payment(
     stock(center, battery, 1)
     repair = make_repair(serial_number=expired.serial_number)
     s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(repair=repair, actor=tech, findings="배터리",
-                      parts=[{"part_number": battery.part_number}], labor_fee=5000)  # fmt: skip
+    s.repair_diagnose(
+        repair=repair,
+        actor=tech,
+        findings="배터리",
+        parts=[{"part_number": battery.part_number}],
+        labor_fee=5000,
+    )
     s.repair_approve(repair=repair, actor=desk)
     s.repair_start(repair=repair, actor=tech)
     s.repair_complete(repair=repair, actor=tech)
@@ -54,12 +64,14 @@ def test_a_balance_due_keeps_hand_over_enabled_and_asks_for_the_payment(
     html = client.get(f"/desk/repairs/{repair.ticket_number}/").content.decode()
     assert 'id="action-hand_over"' in html
     assert 'name="amount_paid" type="number" min="0" value="20000"' in html
-    short = client.post(f"/desk/repairs/{repair.ticket_number}/transitions/hand_over/",
-                        {"amount_paid": "1000"})  # fmt: skip
+    short = client.post(
+        f"/desk/repairs/{repair.ticket_number}/transitions/hand_over/", {"amount_paid": "1000"}
+    )
     assert short.status_code == 409
     assert 'value="1000"' in short.content.decode()  # what the clerk typed is still there
-    paid = client.post(f"/desk/repairs/{repair.ticket_number}/transitions/hand_over/",
-                       {"amount_paid": "20000"})  # fmt: skip
+    paid = client.post(
+        f"/desk/repairs/{repair.ticket_number}/transitions/hand_over/", {"amount_paid": "20000"}
+    )
     assert paid.status_code == 302
     repair.refresh_from_db()
     assert repair.state == "closed"

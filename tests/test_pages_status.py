@@ -19,8 +19,13 @@ def quoted(make_repair, desk, tech, expired, battery, center):
     stock(center, battery, 1)
     repair = make_repair(serial_number=expired.serial_number)
     s.repair_assign(repair=repair, actor=desk, technician=tech)
-    return s.repair_diagnose(repair=repair, actor=tech, findings="배터리 교체",
-                             parts=[{"part_number": battery.part_number}], labor_fee=5000)  # fmt: skip
+    return s.repair_diagnose(
+        repair=repair,
+        actor=tech,
+        findings="배터리 교체",
+        parts=[{"part_number": battery.part_number}],
+        labor_fee=5000,
+    )
 
 
 def _lookup(client, ticket, digits):
@@ -66,10 +71,16 @@ def test_a_wrong_ticket_and_wrong_digits_look_the_same(client, quoted):
 
 def test_a_ticket_locks_after_a_few_wrong_guesses_from_any_address(client, quoted, settings):
     for i in range(settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET):
-        client.post("/status/", {"ticket_number": quoted.ticket_number, "phone_last4": f"{i:04d}"},
-                    REMOTE_ADDR=f"10.0.0.{i}")  # fmt: skip
-    locked = client.post("/status/", {"ticket_number": quoted.ticket_number, "phone_last4": "6789"},
-                         REMOTE_ADDR="10.0.1.1")  # fmt: skip
+        client.post(
+            "/status/",
+            {"ticket_number": quoted.ticket_number, "phone_last4": f"{i:04d}"},
+            REMOTE_ADDR=f"10.0.0.{i}",
+        )
+    locked = client.post(
+        "/status/",
+        {"ticket_number": quoted.ticket_number, "phone_last4": "6789"},
+        REMOTE_ADDR="10.0.1.1",
+    )
     assert locked.status_code == 429 and locked["Retry-After"]
 
 

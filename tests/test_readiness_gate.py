@@ -171,9 +171,9 @@ def test_invite_is_blocked_while_no_technician_owns_the_repair(make_repair, desk
     codes = blocked_codes(s.repair_invite_for_repair, repair=repair, actor=desk)
 
     assert "no_technician" in codes
-    assert gate.readiness_blockers(repair) == [
-        {"code": "no_technician", "message": "No technician owns this repair."}
-    ]
+    [blocker] = gate.readiness_blockers(repair)
+    assert blocker["code"] == "no_technician"
+    assert blocker["message"]
 
 
 def test_start_is_blocked_while_the_device_is_not_in_the_shop(ready, tech):

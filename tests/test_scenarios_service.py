@@ -285,6 +285,118 @@ def test_s3_a_new_reservation_waits_behind_older_ones_even_when_a_unit_is_free(
     assert Stock.objects.get(center=center, part=spring).reserved == 0
 
 
+def test_s3_a_unit_freed_by_a_decline_goes_to_the_next_repair_in_line(
+    make_repair,
+    desk,
+    tech,
+    center,
+    battery,
+    expired,
+    in_warranty,
+    django_capture_on_commit_callbacks,
+):
+    stock(center, battery, 1)
+    first = make_repair(serial_number=expired.serial_number)
+    s.repair_assign(repair=first, actor=desk, technician=tech)
+    s.repair_diagnose(
+        repair=first, actor=tech, findings="배터리", parts=[{"part_number": "HBS-BATT"}]
+    )
+    second = make_repair(
+        customer={"name": "B", "phone": "010-1111-0002"}, serial_number=in_warranty.serial_number
+    )
+    s.repair_assign(repair=second, actor=desk, technician=tech)
+    second = s.repair_diagnose(
+        repair=second, actor=tech, findings="배터리", parts=[{"part_number": "HBS-BATT"}]
+    )
+    assert second.state == State.AWAITING_PARTS
+
+    with django_capture_on_commit_callbacks(execute=True):
+        s.repair_decline(repair=first, actor=desk, reason="너무 비쌈")
+
+    assert Reservation.objects.get(repair=first).status == ReservationStatus.RELEASED
+    assert Reservation.objects.get(repair=second).status == ReservationStatus.RESERVED
+    assert Repair.objects.get(pk=second.pk).state == State.READY_TO_REPAIR
+    assert Stock.objects.get(center=center, part=battery).reserved == 1
+
+
+def test_s3_only_a_repair_still_waiting_is_told_the_part_has_shipped(
+    make_repair, desk, tech, center, spring, in_warranty
+):
+    stock(center, spring, 0)
+    repairs = []
+    for name, phone in [("A", "010-1111-0001"), ("B", "010-1111-0002")]:
+        repair = make_repair(
+            customer={"name": name, "phone": phone}, serial_number=in_warranty.serial_number
+        )
+        s.repair_assign(repair=repair, actor=desk, technician=tech)
+        repairs.append(
+            s.repair_diagnose(
+                repair=repair,
+                actor=tech,
+                findings="스프링",
+                parts=[{"part_number": "CLIP-SPRING-01"}],
+            )
+        )
+    a, b = repairs
+    orders = {r.pk: PartsOrderLine.objects.get(repair=r).order_id for r in repairs}
+    # B's order comes in first; first come, first served gives its spring to A.
+    parts_services.parts_order_receive(order_id=orders[b.pk])
+    assert Repair.objects.get(pk=a.pk).state == State.READY_TO_REPAIR
+
+    eta = timezone.localdate() + dt.timedelta(days=3)
+    parts_services.parts_order_ship(
+        order_id=orders[a.pk], carrier="본사 물류", tracking_number="HQ-1", eta=eta
+    )
+
+    # A has its spring: telling A "your part has left the warehouse" would be untrue, and the
+    # promise would never be kept, so it would sit on the desk board as overdue for ever.
+    assert not Promise.objects.filter(repair=a, kind=PromiseKind.PART_ETA).exists()
+    assert not RepairEvent.objects.filter(repair=a, data__eta=eta.isoformat()).exists()
+
+
+def test_s3_a_declined_repair_is_not_told_about_a_part_it_no_longer_waits_for(
+    make_repair, desk, tech, center, spring, expired
+):
+    stock(center, spring, 0)
+    repair = make_repair(serial_number=expired.serial_number)
+    s.repair_assign(repair=repair, actor=desk, technician=tech)
+    s.repair_diagnose(
+        repair=repair, actor=tech, findings="스프링", parts=[{"part_number": "CLIP-SPRING-01"}]
+    )
+    s.repair_decline(repair=repair, actor=desk, reason="수리 안 함")
+    order = PartsOrderLine.objects.get(repair=repair).order
+
+    parts_services.parts_order_ship(
+        order_id=order.pk, carrier="본사 물류", tracking_number="HQ-2", eta=timezone.localdate()
+    )
+
+    assert not Promise.objects.filter(repair=repair).exists()
+
+
+def test_s3_a_waiting_repair_gets_the_eta_as_a_promise_kept_when_the_part_arrives(
+    make_repair, desk, tech, center, spring, in_warranty
+):
+    stock(center, spring, 0)
+    repair = make_repair(serial_number=in_warranty.serial_number)
+    s.repair_assign(repair=repair, actor=desk, technician=tech)
+    s.repair_diagnose(
+        repair=repair, actor=tech, findings="스프링", parts=[{"part_number": "CLIP-SPRING-01"}]
+    )
+    order = PartsOrderLine.objects.get(repair=repair).order
+    eta = timezone.localdate() + dt.timedelta(days=3)
+
+    parts_services.parts_order_ship(
+        order_id=order.pk, carrier="본사 물류", tracking_number="HQ-3", eta=eta
+    )
+    promise = Promise.objects.get(repair=repair, kind=PromiseKind.PART_ETA)
+    assert timezone.localtime(promise.due_at).date() == eta
+    assert promise.fulfilled_at is None
+
+    parts_services.parts_order_receive(order_id=order.pk)
+    promise.refresh_from_db()
+    assert promise.fulfilled_at is not None
+
+
 # --- S7 ---------------------------------------------------------------------------------------
 
 

@@ -257,6 +257,8 @@ class PublicStatusSerializer(serializers.Serializer):
 
 
 def _text(max_length: int, required: bool = False, **kwargs: Any) -> serializers.CharField:
+    if not required:
+        kwargs.setdefault("default", "")
     return serializers.CharField(
         max_length=max_length, required=required, allow_blank=not required, **kwargs
     )

@@ -150,6 +150,6 @@ def repair_public_key(*, ticket_number: str = "", token: str = "") -> Repair | N
     return (
         Repair.objects.select_related("customer")
         .filter(condition)
-        .only("id", "ticket_number", "status_token", "customer__phone")
+        .only("id", "ticket_number", "status_token", "state", "customer__phone")
         .first()
     )

@@ -62,6 +62,9 @@ ACTIONS: dict[str, Any] = {
     "cancel": gettext_lazy("Cancel the repair"),
 }
 DANGER = {"decline", "report_unrepairable", "cancel"}
+# Codes the action's own input clears: the button stays enabled and asks for the input. Choosing
+# the technician is what `assign` is for, so its `no_technician` is one of them too.
+INPUT_CLEARABLE = {**gate.INPUT_CLEARABLE, "assign": {"no_technician"}}
 INPUTLESS = {"approve", "start_repair", "notify_ready_for_pickup", "confirm_delivery"}
 # The states as staff say them (State labels are written for the customer).
 STAFF_STATE_LABELS = {
@@ -111,7 +114,7 @@ def repair_actions(repair: Repair, user: Any) -> list[Action]:
             ]
         else:
             continue
-        clearable = gate.INPUT_CLEARABLE.get(name, set())
+        clearable = INPUT_CLEARABLE.get(name, set())
         hard = [b for b in blockers if b["code"] not in clearable]
         asks = [b["message"] for b in blockers if b["code"] in clearable]
         actions.append(Action(name, str(label), not hard, hard, asks))
@@ -186,6 +189,8 @@ def _repair_context(
         "available": sorted((a for a in actions if a.enabled), key=lambda a: a.danger),
         "inputless": INPUTLESS,
         "state_label": staff_state_label(repair.state),
+        # Intake writes a fixed English reason when the serial is unknown; show it translated.
+        "coverage_reason": _(repair.coverage_reason) if repair.coverage_reason else "",
         "blocked": [a for a in actions if not a.enabled and not a.only_wrong_state],
         "later": [a for a in actions if not a.enabled and a.only_wrong_state],
         "readiness": gate.readiness_blockers(repair),
