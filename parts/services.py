@@ -1,7 +1,8 @@
 """Every write to stock, reservations and parts orders.
 
-Lock order, everywhere: Repair rows (by pk) -> PartsOrder row -> Stock rows (by pk). Taking them in
-one order is what keeps two transactions from waiting on each other forever.
+Lock order, everywhere: PartsOrder row -> Repair rows (by pk) -> Stock rows (by pk). Taking them
+in one order is what keeps two transactions from waiting on each other forever. (Diagnosing only
+inserts a new order, so holding a repair while creating one does not break the order.)
 """
 
 from __future__ import annotations

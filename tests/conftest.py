@@ -39,6 +39,12 @@ requires_postgres = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Personas are real accounts; the default hasher would make creating them the slow part.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _locmem_outbox(settings):
     settings.NOTIFICATION_BACKEND = "workflows.notify.LocmemBackend"
     notify.LocmemBackend.outbox = []

@@ -22,11 +22,6 @@ pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 REFUSALS = (TransitionBlocked, Conflict)  # both are 409s to a client
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Each persona is a real account; the default hasher would make staff creation the slow part.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def race(*calls):
     """Run the calls in threads released together; [(result or None, exception or None)]."""

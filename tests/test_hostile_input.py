@@ -33,11 +33,6 @@ MODELS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Each persona is a real account; the default hasher would make staff creation the slow part.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def snapshot() -> dict:
     counts = {m.__name__: m.objects.count() for m in MODELS}

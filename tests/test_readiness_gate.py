@@ -11,11 +11,6 @@ from workflows.choices import Coverage, State
 from workflows.models import Notification, Repair, RepairEvent
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Each persona is a real account; the default hasher would make staff creation the slow part.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def blocked_codes(call, **kwargs) -> list[str]:
     """Run a transition service that must be blocked; its blocker codes. Checks nothing changed."""

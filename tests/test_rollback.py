@@ -30,11 +30,6 @@ class FailingBackend(notify.BaseBackend):
         raise ConnectionError("gateway unreachable")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Each persona is a real account; the default hasher would make staff creation the slow part.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def repaired(make_repair, desk, tech, center, battery, in_warranty):

@@ -16,11 +16,6 @@ from workflows.models import Notification, Promise, Repair, RepairEvent
 from workflows.roles import CUSTOMER_ACTOR
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Each persona is a real account; the default hasher would make staff creation the slow part.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def blocker_codes(call, **kwargs) -> list[str]:
     with pytest.raises(TransitionBlocked) as caught:

@@ -12,11 +12,6 @@ from workflows.choices import State
 from workflows.models import Notification, Repair, RepairEvent
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The demo logins are real accounts; the default hasher would make seeding the slow part.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 LOGINS = {"desk": "front_desk", "tech": "technician", "tech2": "technician", "manager": "manager"}
 

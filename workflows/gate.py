@@ -15,6 +15,9 @@ from parts.models import ReservationStatus
 from workflows.choices import Coverage, ReturnMethod, State
 
 Blocker = dict[str, str]
+# Before the work is finished (or given up): "not complete" is the honest reason there.
+NOT_YET_DONE_STATES = (State.RECEIVED, State.DIAGNOSING, State.AWAITING_APPROVAL,
+                       State.AWAITING_PARTS, State.READY_TO_REPAIR, State.IN_REPAIR)  # fmt: skip
 
 
 def _active_reservations(repair: Any) -> list[Any]:
@@ -76,7 +79,7 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
         lambda r: _("The customer has already been invited; record a call to remind them."),
     ),
     "repair_not_complete": (
-        lambda r: r.state not in (State.REPAIRED, State.DECLINED),
+        lambda r: r.state in NOT_YET_DONE_STATES,
         lambda r: _("The repair is not finished yet."),
     ),
     "wrong_return_method": (
@@ -123,7 +126,11 @@ TRANSITION_CHECKS: dict[str, list[str]] = {
 
 # Codes that the transition's own input can clear (a payment, a tracking number): the pages keep
 # those buttons enabled and ask for the input instead.
-INPUT_CLEARABLE = {"hand_over": {"balance_due"}, "ship": {"tracking_missing"}}
+INPUT_CLEARABLE = {
+    "assign": {"no_technician"},
+    "hand_over": {"balance_due"},
+    "ship": {"tracking_missing"},
+}
 
 
 def _return_method_blocker(repair: Any, name: str) -> Blocker | None:

@@ -64,6 +64,8 @@ from workflows.choices import (
 from workflows.models import Notification, Promise, Repair, RepairEvent, new_ticket_number
 from workflows.roles import SYSTEM_ACTOR, Actor, actor_may, as_actor
 
+WORK_STARTED_STATES = (State.IN_REPAIR, State.REPAIRED, State.READY_FOR_PICKUP, State.SHIPPED)
+
 # --- plumbing --------------------------------------------------------------------------------
 
 
@@ -545,6 +547,11 @@ def repair_set_coverage(
     def stage(r: Repair) -> None:
         if r.coverage == value:
             raise ValidationFailed({"coverage": [f"Coverage is already {value}."]})
+        if value != Coverage.WARRANTY and r.state in WORK_STARTED_STATES:
+            # Charging for work the customer never agreed to pay for is exactly what we prevent.
+            raise TransitionBlocked([{"code": "quote_not_approved", "message": str(_(
+                "The work has started: coverage can now only change to warranty."))}],
+                "set_coverage")  # fmt: skip
         previous["coverage"] = r.coverage
         r.coverage, r.coverage_reason = value, why
         if value != Coverage.WARRANTY and r.quote_approved_at is not None:
