@@ -1,0 +1,32 @@
+"""The HTML pages. One module per area; this package is what `page_urls.py` imports."""
+
+from workflows.views.desk import (
+    desk_board,
+    desk_calls,
+    desk_intake,
+    desk_repair,
+    lookup_customer,
+    lookup_serial,
+)
+from workflows.views.status import (
+    status_approve,
+    status_courier,
+    status_decline,
+    status_lookup,
+    status_page,
+)
+from workflows.views.tech import tech_home, tech_repair
+from workflows.views.writes import (
+    repair_call,
+    repair_fulfil,
+    repair_note,
+    repair_promise,
+    repair_transition,
+)
+
+__all__ = [
+    "desk_board", "desk_calls", "desk_intake", "desk_repair", "lookup_customer", "lookup_serial",
+    "status_approve", "status_courier", "status_decline", "status_lookup", "status_page",
+    "tech_home", "tech_repair", "repair_call", "repair_fulfil", "repair_note", "repair_promise",
+    "repair_transition",
+]  # fmt: skip

@@ -1,0 +1,200 @@
+"""Shared by the staff pages: the action list of a repair page and its context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from service_center.models import WarrantyStatus, staff_name
+from service_center.views import (
+    render_staff,
+)
+from workflows import gate
+from workflows import page_selectors as sel
+from workflows.choices import (
+    ActorKind,
+    Coverage,
+    PromiseKind,
+    State,
+)
+from workflows.models import Repair
+from workflows.roles import DESK, MANAGER, actor_may, user_center_id, user_roles
+
+# The order the actions appear on a repair page, and what each button says.
+ACTIONS: dict[str, Any] = {
+    "assign": gettext_lazy("Assign a technician"),
+    "diagnose": gettext_lazy("Record the diagnosis"),
+    "set_coverage": gettext_lazy("Set coverage"),
+    "record_deposit": gettext_lazy("Record a deposit"),
+    "approve": gettext_lazy("Customer approves the quote"),
+    "decline": gettext_lazy("Customer declines the quote"),
+    "invite_for_repair": gettext_lazy("Invite the customer in"),
+    "check_in_device": gettext_lazy("Check the device in"),
+    "start_repair": gettext_lazy("Start the repair"),
+    "complete": gettext_lazy("Complete the repair"),
+    "report_unrepairable": gettext_lazy("Report unrepairable"),
+    "notify_ready_for_pickup": gettext_lazy("Tell the customer: ready for pickup"),
+    "ship": gettext_lazy("Ship by courier"),
+    "hand_over": gettext_lazy("Hand over and close"),
+    "confirm_delivery": gettext_lazy("Confirm delivery"),
+    "cancel": gettext_lazy("Cancel the repair"),
+}
+DANGER = {"decline", "report_unrepairable", "cancel"}
+# Codes the action's own input clears: the button stays enabled and asks for the input. Choosing
+# the technician is what `assign` is for, so its `no_technician` is one of them too.
+INPUT_CLEARABLE = {**gate.INPUT_CLEARABLE, "assign": {"no_technician"}}
+INPUTLESS = {"approve", "start_repair", "notify_ready_for_pickup", "confirm_delivery"}
+# The states as staff say them (State labels are written for the customer).
+STAFF_STATE_LABELS = {
+    State.AWAITING_APPROVAL: gettext_lazy("Waiting for the customer's approval"),
+    State.SHIPPED: gettext_lazy("Shipped"),
+}
+
+
+def staff_state_label(state: str) -> str:
+    return str(STAFF_STATE_LABELS.get(state) or State(state).label)
+
+
+@dataclass
+class Action:
+    name: str
+    label: str
+    enabled: bool
+    blockers: list[dict[str, str]]
+    asks_for: list[str] = field(default_factory=list)  # codes the input clears
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def danger(self) -> bool:
+        return self.name in DANGER
+
+    @property
+    def only_wrong_state(self) -> bool:
+        return all(b["code"] == "wrong_state" for b in self.blockers)
+
+
+def repair_actions(repair: Repair, user: Any) -> list[Action]:
+    """Every transition this user's role may take on the repair, enabled or with its blockers."""
+    roles = user_roles(user)
+    actions = []
+    for name, label in ACTIONS.items():
+        if actor_may(user, repair, name):
+            blockers = gate.transition_blockers(repair, name)
+        elif name == "set_coverage" and roles & {DESK, MANAGER} and repair.coverage_locked:
+            blockers = [
+                {
+                    "code": "manager_only",
+                    "message": _(
+                        "The customer approved the price: only a manager may change coverage now."
+                    ),
+                }
+            ]
+        else:
+            continue
+        clearable = INPUT_CLEARABLE.get(name, set())
+        hard = [b for b in blockers if b["code"] not in clearable]
+        asks = [b["message"] for b in blockers if b["code"] in clearable]
+        actions.append(Action(name, str(label), not hard, hard, asks))
+    return actions
+
+
+# --- shared bits ---------------------------------------------------------------------------
+
+
+def _center_id(request: HttpRequest) -> int:
+    return user_center_id(request.user)
+
+
+def _get_repair(request: HttpRequest, ticket: str) -> Repair:
+    repair = sel.repair_page(ticket_number=ticket, center_id=_center_id(request))
+    if repair is None:
+        raise Http404(_("No such repair at this center."))
+    return repair
+
+
+def _area_of(request: HttpRequest) -> str:
+    return "tech" if request.path.startswith("/tech/") else "desk"
+
+
+def _repair_url(area: str, ticket: str) -> str:
+    name = "tech-repair" if area == "tech" else "desk-repair"
+    return reverse(name, args=[ticket])
+
+
+def _warranty_label(device: Any) -> str:
+    return str(WarrantyStatus(device.warranty_status()).label)
+
+
+def _decorate_devices(devices: list[Any]) -> None:
+    for d in devices:
+        d.warranty_label = _warranty_label(d)
+        d.warranty_code = str(d.warranty_status())
+
+
+def _label_events(events: list[Any]) -> list[Any]:
+    for e in events:
+        e.actor_label = e.actor_name if e.actor_kind == "staff" else ActorKind(e.actor_kind).label
+        e.from_label = State(e.from_state).label if e.from_state in State.values else ""
+        e.to_label = State(e.to_state).label if e.to_state in State.values else ""
+    return events
+
+
+def _repair_context(
+    request: HttpRequest,
+    repair: Repair,
+    *,
+    failed: str = "",
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    area = _area_of(request)
+    actions = repair_actions(repair, request.user)
+    for a in actions:
+        if a.name == failed:
+            a.values, a.errors = request.POST.dict(), errors or {}
+    devices = list(repair.customer.devices.all())
+    _decorate_devices(devices)
+    diagnose_parts = []
+    if any(a.name == "diagnose" for a in actions):
+        diagnose_parts = sel.compatible_parts(repair=repair)
+        typed = request.POST if failed == "diagnose" else {}
+        for choice in diagnose_parts:
+            choice.typed = typed.get(f"qty_{choice.part.part_number}", "")
+    return {
+        "repair": repair,
+        "area": area,
+        "base_url": _repair_url(area, repair.ticket_number),
+        "available": sorted((a for a in actions if a.enabled), key=lambda a: a.danger),
+        "inputless": INPUTLESS,
+        "state_label": staff_state_label(repair.state),
+        # Intake writes a fixed English reason when the serial is unknown; show it translated.
+        "coverage_reason": _(repair.coverage_reason) if repair.coverage_reason else "",
+        "blocked": [a for a in actions if not a.enabled and not a.only_wrong_state],
+        "later": [a for a in actions if not a.enabled and a.only_wrong_state],
+        "readiness": gate.readiness_blockers(repair),
+        "technicians": sel.technicians(center_id=repair.center_id),
+        "coverages": Coverage.choices,
+        "promise_kinds": PromiseKind.choices,
+        "devices": devices,
+        "diagnose_parts": diagnose_parts,
+        "open_promises": [p for p in repair.promises.all() if p.fulfilled_at is None],
+        "kept_promises": [p for p in repair.promises.all() if p.fulfilled_at is not None],
+        "events": _label_events(list(repair.events.all())),
+        "technician_name": staff_name(repair.technician),
+        "failed": failed,
+        "form_errors": (errors or {}) if failed in ("note", "call", "promise", "fulfil") else {},
+        "form_values": request.POST.dict() if failed in ("note", "call", "promise") else {},
+        "claim_ticket_url": f"/api/v1/repairs/{repair.ticket_number}/claim-ticket.pdf",
+        "status_url": f"/status/t/{repair.status_token}/",
+    }
+
+
+def _render_repair(request, repair, *, failed="", errors=None, status=200) -> HttpResponse:
+    context = _repair_context(request, repair, failed=failed, errors=errors)
+    template = "tech/repair.html" if context["area"] == "tech" else "desk/repair.html"
+    return render_staff(request, template, context, status=status)

@@ -1,0 +1,194 @@
+"""The front desk: board, intake with live lookups, repair page, call list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from service_center.errors import DomainError, ValidationFailed
+from service_center.models import ProductModel, WarrantyStatus
+from service_center.validation import clean_phone
+from service_center.views import (
+    DESK_ROLES,
+    STAFF_ROLES,
+    error_messages,
+    render_staff,
+    staff_area,
+    status_for,
+)
+from workflows import page_selectors as sel
+from workflows import services as s
+from workflows.choices import (
+    Coverage,
+    IntakeChannel,
+    ReturnMethod,
+)
+from workflows.views.common import (
+    _center_id,
+    _decorate_devices,
+    _get_repair,
+    _render_repair,
+    staff_state_label,
+)
+
+# --- desk ----------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_area(DESK_ROLES)
+def desk_board(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:60]
+    board = sel.desk_board(center_id=_center_id(request), query=query)
+    board.columns = [(st, staff_state_label(st), rs) for st, _label, rs in board.columns]
+    if board.results is not None and len(board.results) == 1:
+        return redirect("desk-repair", board.results[0].ticket_number)
+    return render_staff(request, "desk/board.html", {"board": board, "query": query})
+
+
+INTAKE_FIELDS = [
+    "customer_name",
+    "customer_phone",
+    "customer_email",
+    "customer_address",
+    "serial_number",
+    "product_model",
+    "symptom",
+    "accessories",
+    "intake_channel",
+    "device_in_shop",
+    "return_method",
+    "courier_address",
+]
+
+
+@require_http_methods(["GET", "POST"])
+@staff_area(DESK_ROLES)
+def desk_intake(request: HttpRequest) -> HttpResponse:
+    values: dict[str, Any] = {
+        "intake_channel": "walk_in",
+        "return_method": "pickup",
+        "device_in_shop": "on",
+    }
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in INTAKE_FIELDS}
+        center = request.user.staff_profile.center
+        try:
+            repair = s.repair_intake(
+                center=center,
+                actor=request.user,
+                customer={
+                    "name": values["customer_name"],
+                    "phone": values["customer_phone"],
+                    "email": values["customer_email"],
+                    "address": values["customer_address"],
+                },
+                serial_number=values["serial_number"] or None,
+                product_model=values["product_model"] or None,
+                symptom=values["symptom"],
+                accessories=values["accessories"],
+                intake_channel=values["intake_channel"],
+                device_in_shop=values["device_in_shop"] == "on",
+                return_method=values["return_method"],
+                courier_address=values["courier_address"],
+                language=request.LANGUAGE_CODE,
+            )
+        except DomainError as exc:
+            errors, status = error_messages(exc), status_for(exc)
+        else:
+            messages.success(
+                request,
+                _("Repair %(ticket)s received. Print the claim ticket for the customer.")
+                % {"ticket": repair.ticket_number},
+            )
+            return redirect("desk-repair", repair.ticket_number)
+    context = {
+        "values": values,
+        "errors": errors,
+        "product_models": ProductModel.objects.order_by("name"),
+        "channels": IntakeChannel.choices,
+        "return_methods": ReturnMethod.choices,
+    }
+    return render_staff(request, "desk/intake.html", context, status=status)
+
+
+@require_GET
+@staff_area(DESK_ROLES)
+def lookup_serial(request: HttpRequest) -> JsonResponse:
+    """Live warranty check while the customer is still at the counter."""
+    try:
+        found = s.serial_lookup(request.GET.get("serial", ""))
+    except ValidationFailed as exc:
+        return JsonResponse({"ok": False, "errors": error_messages(exc)}, status=400)
+    if found.device is None:
+        return JsonResponse(
+            {
+                "ok": True,
+                "serial_number": found.serial_number,
+                "status": "unknown",
+                "label": str(WarrantyStatus.UNKNOWN.label),
+                "detail": _(
+                    "Not in the serial registry: coverage stays to be confirmed. "
+                    "Choose the product model."
+                ),
+            }
+        )
+    device = found.device
+    coverage, _reason = s.coverage_from_serial(found)
+    return JsonResponse(
+        {
+            "ok": True,
+            "serial_number": found.serial_number,
+            "status": str(found.status),
+            "label": str(WarrantyStatus(found.status).label),
+            "until": f"{found.until:%Y-%m-%d}",
+            "product_model": {"code": device.product_model.code, "name": device.product_model.name},
+            "channel": device.get_channel_display(),
+            "purchase_date": f"{device.purchase_date:%Y-%m-%d}",
+            "coverage": str(Coverage(coverage).label),
+            "detail": _(
+                "%(model)s, bought %(bought)s, warranty until %(until)s. Coverage: %(coverage)s."
+            )
+            % {
+                "model": device.product_model.name,
+                "bought": f"{device.purchase_date:%Y-%m-%d}",
+                "until": f"{found.until:%Y-%m-%d}",
+                "coverage": Coverage(coverage).label,
+            },
+        }
+    )
+
+
+@require_POST
+@staff_area(STAFF_ROLES)
+def lookup_customer(request: HttpRequest) -> HttpResponse:
+    """Customers by phone (POST: phone numbers stay out of URLs and access logs)."""
+    try:
+        phone = clean_phone(request.POST.get("phone", ""), field="phone")
+    except ValidationFailed as exc:
+        return JsonResponse({"ok": False, "errors": error_messages(exc)}, status=400)
+    matches = sel.customers_by_phone(center_id=_center_id(request), phone=phone)
+    for m in matches:
+        _decorate_devices(m.devices)
+    html = render_to_string("desk/_customer_matches.html", {"matches": matches}, request=request)
+    return JsonResponse({"ok": True, "count": len(matches), "html": html})
+
+
+@require_GET
+@staff_area(DESK_ROLES)
+def desk_repair(request: HttpRequest, ticket: str) -> HttpResponse:
+    return _render_repair(request, _get_repair(request, ticket))
+
+
+@require_GET
+@staff_area(DESK_ROLES)
+def desk_calls(request: HttpRequest) -> HttpResponse:
+    calls = sel.call_list(center_id=_center_id(request))
+    return render_staff(request, "desk/calls.html", {"calls": calls})

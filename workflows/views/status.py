@@ -1,0 +1,188 @@
+"""The customer's status page (no login): lookup, the honest page, approve/decline, courier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from service_center.errors import DomainError, ValidationFailed
+from service_center.views import (
+    error_messages,
+    status_for,
+)
+from workflows import gate, public
+from workflows import services as s
+from workflows.choices import (
+    Coverage,
+    State,
+)
+from workflows.models import Repair
+from workflows.roles import CUSTOMER_ACTOR
+
+# --- the public status page (no login) -----------------------------------------------------
+
+STATE_EXPLAINED = {
+    State.RECEIVED: gettext_lazy("We have your repair. A technician will look at it soon."),
+    State.DIAGNOSING: gettext_lazy("Your technician is finding out what is wrong."),
+    State.AWAITING_APPROVAL: gettext_lazy(
+        "The diagnosis is done. We need your answer to the quote before we go on."
+    ),
+    State.AWAITING_PARTS: gettext_lazy(
+        "A part is on order. We go on as soon as it arrives; nothing is being repaired yet."
+    ),
+    State.READY_TO_REPAIR: gettext_lazy("Everything for the repair is here."),
+    State.IN_REPAIR: gettext_lazy("Your device is being repaired now."),
+    State.REPAIRED: gettext_lazy("The repair is done."),
+    State.DECLINED: gettext_lazy("The device was not repaired. It will be returned to you."),
+    State.READY_FOR_PICKUP: gettext_lazy("Your device is ready. You can pick it up at the center."),
+    State.SHIPPED: gettext_lazy("Your device is on its way to you."),
+    State.CLOSED: gettext_lazy("This repair is finished. Thank you."),
+    State.CANCELLED: gettext_lazy("This repair was cancelled."),
+}
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+    return response
+
+
+def _status_render(request, template, context, status=200) -> HttpResponse:
+    return _no_store(render(request, template, context, status=status))
+
+
+def _throttled(request: HttpRequest, exc: public.PublicThrottled) -> HttpResponse:
+    context = {"error": _("Too many attempts. Please wait a while and try again.")}
+    response = _status_render(request, "status/lookup.html", context, status=429)
+    response["Retry-After"] = str(exc.extra.get("retry_after", 60))
+    return response
+
+
+NOT_FOUND = gettext_lazy(
+    "We could not find a repair with this ticket number and these phone digits."
+)
+BAD_LINK = gettext_lazy("This link is not valid. Enter your ticket number and phone digits.")
+
+
+@require_http_methods(["GET", "POST"])
+def status_lookup(request: HttpRequest) -> HttpResponse:
+    """The lookup form. POST only: phone digits never travel in a query string. Finding the
+    repair (and throttling the guesses) is workflows.public's, shared with the API."""
+    context: dict[str, Any] = {"ticket_number": request.GET.get("ticket", "")[:30], "errors": {}}
+    if request.method != "POST":
+        return _status_render(request, "status/lookup.html", context)
+    context["ticket_number"] = request.POST.get("ticket_number", "")[:30]
+    try:
+        repair = public.public_find(
+            ip=public.client_ip(request),
+            ticket_number=request.POST.get("ticket_number", ""),
+            phone_last4=request.POST.get("phone_last4", ""),
+        )
+    except public.PublicThrottled as exc:
+        return _throttled(request, exc)
+    except ValidationFailed as exc:
+        context["errors"] = error_messages(exc)
+        return _status_render(request, "status/lookup.html", context, status=400)
+    except DomainError:
+        context["error"] = NOT_FOUND
+        return _status_render(request, "status/lookup.html", context, status=404)
+    return _no_store(redirect("status-token", repair.status_token))
+
+
+def _find_by_token(request: HttpRequest, token: str) -> Repair | HttpResponse:
+    try:
+        return public.public_find(ip=public.client_ip(request), token=token)
+    except public.PublicThrottled as exc:
+        return _throttled(request, exc)
+    except DomainError:
+        return _status_render(request, "status/lookup.html", {"error": BAD_LINK}, status=404)
+
+
+def _status_context(repair: Repair, **extra: Any) -> dict[str, Any]:
+    status = public.public_status(repair)
+    approvable = status["can_approve"] and repair.quote_approved_at is None
+    return {
+        "repair": repair,
+        "token": repair.status_token,
+        "status": status,
+        "state_explained": STATE_EXPLAINED[State(repair.state)],
+        "parts_waiting": [r for r in repair.active_reservations if r.status == "waiting"],
+        "quote_lines": [r for r in repair.reservations.all() if r.status != "released"],
+        "can_decide": approvable and repair.coverage != Coverage.WARRANTY,
+        "approve_blockers": gate.transition_blockers(repair, "approve") if approvable else [],
+        "errors": {},
+        "values": {},
+        "failed": "",
+        **extra,
+    }
+
+
+@require_GET
+def status_page(request: HttpRequest, token: str) -> HttpResponse:
+    found = _find_by_token(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    return _status_render(request, "status/repair.html", _status_context(found))
+
+
+def _status_write(request: HttpRequest, token: str, kind: str, write) -> HttpResponse:
+    found = _find_by_token(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    try:
+        write(found)
+    except DomainError as exc:
+        repair = public.selectors.repair_for_public(repair_id=found.pk)
+        context = _status_context(
+            repair, errors=error_messages(exc), failed=kind, values=request.POST.dict()
+        )
+        return _status_render(request, "status/repair.html", context, status=status_for(exc))
+    done = {
+        "approve": _("Thank you: you approved the quote. We go ahead with the repair."),
+        "decline": _("You declined the quote. We will return the device without repairing it."),
+        "courier": _("Thank you: we will send the device back by courier to this address."),
+    }
+    messages.success(request, done[kind])
+    return _no_store(redirect("status-token", token))
+
+
+@require_POST
+def status_approve(request: HttpRequest, token: str) -> HttpResponse:
+    return _status_write(
+        request, token, "approve", lambda r: s.repair_approve(repair=r.pk, actor=CUSTOMER_ACTOR)
+    )
+
+
+@require_POST
+def status_decline(request: HttpRequest, token: str) -> HttpResponse:
+    return _status_write(
+        request,
+        token,
+        "decline",
+        lambda r: s.repair_decline(
+            repair=r.pk, actor=CUSTOMER_ACTOR, reason=request.POST.get("reason", "")
+        ),
+    )
+
+
+@require_POST
+def status_courier(request: HttpRequest, token: str) -> HttpResponse:
+    return _status_write(
+        request,
+        token,
+        "courier",
+        lambda r: s.repair_request_courier_return(
+            repair=r.pk,
+            actor=CUSTOMER_ACTOR,
+            recipient_name=request.POST.get("recipient_name", ""),
+            address=request.POST.get("address", ""),
+            phone=request.POST.get("phone", ""),
+        ),
+    )

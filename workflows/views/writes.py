@@ -1,0 +1,149 @@
+"""Writes on a repair from the desk and tech pages (transitions, notes, calls, promises)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from service_center.errors import DomainError
+from service_center.views import (
+    STAFF_ROLES,
+    error_messages,
+    staff_area,
+    status_for,
+)
+from workflows import services as s
+from workflows.views.common import (
+    ACTIONS,
+    _area_of,
+    _get_repair,
+    _render_repair,
+    _repair_url,
+)
+
+# --- writes on a repair (desk and tech pages share them) -------------------------------------
+
+
+def _transition_data(name: str, post: Any) -> dict[str, Any]:
+    """Form fields -> the service's input. Parts come as qty_<part_number> fields."""
+    data = {k: v for k, v in post.items() if k != "csrfmiddlewaretoken"}
+    if name == "diagnose":
+        parts = []
+        for key, value in post.items():
+            if key.startswith("qty_") and value.strip() not in ("", "0"):
+                quantity = int(value) if value.strip().isdigit() else value
+                parts.append({"part_number": key[4:], "quantity": quantity})
+        data["parts"] = parts
+        data["labor_fee"] = post.get("labor_fee", "") or 0
+    return data
+
+
+@require_POST
+@staff_area(STAFF_ROLES)
+def repair_transition(request: HttpRequest, ticket: str, name: str) -> HttpResponse:
+    repair = _get_repair(request, ticket)
+    if name not in ACTIONS:
+        raise Http404(_("No such action."))
+    try:
+        s.repair_transition(
+            repair=repair.pk,
+            name=name,
+            actor=request.user,
+            data=_transition_data(name, request.POST),
+        )
+    except DomainError as exc:
+        repair = _get_repair(request, ticket)
+        return _render_repair(
+            request, repair, failed=name, errors=error_messages(exc), status=status_for(exc)
+        )
+    messages.success(request, _("Done: %(action)s.") % {"action": ACTIONS[name]})
+    return redirect(_repair_url(_area_of(request), repair.ticket_number))
+
+
+def _timeline_write(request: HttpRequest, ticket: str, kind: str, write) -> HttpResponse:
+    repair = _get_repair(request, ticket)
+    try:
+        write(repair)
+    except DomainError as exc:
+        repair = _get_repair(request, ticket)
+        return _render_repair(
+            request, repair, failed=kind, errors=error_messages(exc), status=status_for(exc)
+        )
+    done = {
+        "note": _("Note added."),
+        "call": _("Call recorded."),
+        "promise": _("Promise recorded."),
+        "fulfil": _("Promise marked as kept."),
+    }
+    messages.success(request, done[kind])
+    next_url = request.POST.get("next", "")
+    if next_url in ("/desk/calls/",):
+        return redirect(next_url)
+    return redirect(_repair_url(_area_of(request), repair.ticket_number) + "#timeline")
+
+
+@require_POST
+@staff_area(STAFF_ROLES)
+def repair_note(request: HttpRequest, ticket: str) -> HttpResponse:
+    return _timeline_write(
+        request,
+        ticket,
+        "note",
+        lambda r: s.repair_add_note(
+            repair=r.pk,
+            actor=request.user,
+            text=request.POST.get("text", ""),
+            customer_visible=request.POST.get("customer_visible") == "on",
+        ),
+    )
+
+
+@require_POST
+@staff_area(STAFF_ROLES)
+def repair_call(request: HttpRequest, ticket: str) -> HttpResponse:
+    # One click: a call with nothing typed is still a call worth recording.
+    text = request.POST.get("text", "").strip() or _("Called the customer.")
+    return _timeline_write(
+        request,
+        ticket,
+        "call",
+        lambda r: s.repair_record_call(
+            repair=r.pk,
+            actor=request.user,
+            text=text,
+            direction=request.POST.get("direction", "outgoing"),
+        ),
+    )
+
+
+@require_POST
+@staff_area(STAFF_ROLES)
+def repair_promise(request: HttpRequest, ticket: str) -> HttpResponse:
+    return _timeline_write(
+        request,
+        ticket,
+        "promise",
+        lambda r: s.repair_record_promise(
+            repair=r.pk,
+            actor=request.user,
+            kind=request.POST.get("kind", ""),
+            due_at=request.POST.get("due_at", ""),
+            note=request.POST.get("note", ""),
+        ),
+    )
+
+
+@require_POST
+@staff_area(STAFF_ROLES)
+def repair_fulfil(request: HttpRequest, ticket: str, promise_id: int) -> HttpResponse:
+    return _timeline_write(
+        request,
+        ticket,
+        "fulfil",
+        lambda r: s.repair_fulfil_promise(repair=r.pk, actor=request.user, promise_id=promise_id),
+    )
