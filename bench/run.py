@@ -25,9 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
-DB_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/repairdesk_bench"
-)
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/repairdesk_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 TICKS = os.sysconf("SC_CLK_TCK")
 PHONE = "010-2345-6789"
@@ -99,10 +97,25 @@ class Server:
     def __init__(self, port: int, env: dict):
         self.port = port
         self.proc = subprocess.Popen(
-            [PY, "-m", "gunicorn", "service_center.wsgi", "-w", "1", "-k", "sync",
-             "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "service_center.wsgi",
+                "-w",
+                "1",
+                "-k",
+                "sync",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         for _ in range(200):
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -173,8 +186,15 @@ def bulk_repairs(center, customer, model, count: int, state: str = "closed") -> 
     from workflows.models import Repair
 
     now = timezone.now()
-    template = Repair(center=center, customer=customer, product_model=model, symptom="bench",
-                      coverage="warranty", created_at=now, updated_at=now)  # fmt: skip
+    template = Repair(
+        center=center,
+        customer=customer,
+        product_model=model,
+        symptom="bench",
+        coverage="warranty",
+        created_at=now,
+        updated_at=now,
+    )
     template.__dict__["state"] = state
     fields = [f for f in Repair._meta.concrete_fields if f.name != "id"]
     base = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields]
@@ -213,14 +233,21 @@ def world():
     call_command("seed_demo", stdout=open(os.devnull, "w"))
     handles = {}
     for code in ("BT", "BK", "BM"):
-        center, _ = ServiceCenter.objects.get_or_create(code=code, defaults={"name": f"bench {code}"})
-        user = staff_create(username=f"desk_{code}", role="front_desk", center_code=code,
-                            password="bench12345")  # fmt: skip
+        center, _ = ServiceCenter.objects.get_or_create(
+            code=code, defaults={"name": f"bench {code}"}
+        )
+        user = staff_create(
+            username=f"desk_{code}", role="front_desk", center_code=code, password="bench12345"
+        )
         customer = Customer.objects.filter(center=center).first() or Customer.objects.create(
             center=center, name="김벤치", phone=PHONE
         )
-        handles[code] = {"center": center, "user": user, "customer": customer,
-                         "token": Token.objects.get_or_create(user=user)[0].key}  # fmt: skip
+        handles[code] = {
+            "center": center,
+            "user": user,
+            "customer": customer,
+            "token": Token.objects.get_or_create(user=user)[0].key,
+        }
     handles["model"] = ProductModel.objects.get(code="HBS-1100")
     return handles
 
@@ -230,8 +257,13 @@ def repair_with_timeline(h) -> str:
     from workflows import services as s
 
     bt = h["BT"]
-    repair = s.repair_intake(center=bt["center"], actor=bt["user"], customer={
-        "name": "김벤치", "phone": PHONE}, product_model="HBS-1100", symptom="bench")  # fmt: skip
+    repair = s.repair_intake(
+        center=bt["center"],
+        actor=bt["user"],
+        customer={"name": "김벤치", "phone": PHONE},
+        product_model="HBS-1100",
+        symptom="bench",
+    )
     for i in range(28):
         s.repair_add_note(repair=repair, actor=bt["user"], text=f"note {i}", customer_visible=i % 2)
     return repair.ticket_number
@@ -242,8 +274,13 @@ def open_repairs(h, code: str, count: int) -> None:
 
     c = h[code]
     for _ in range(count):
-        s.repair_intake(center=c["center"], actor=c["user"], customer={
-            "name": "김벤치", "phone": PHONE}, product_model="HBS-1100", symptom="bench")  # fmt: skip
+        s.repair_intake(
+            center=c["center"],
+            actor=c["user"],
+            customer={"name": "김벤치", "phone": PHONE},
+            product_model="HBS-1100",
+            symptom="bench",
+        )
 
 
 def session_cookie(user) -> str:
@@ -273,9 +310,16 @@ def count_queries(path: str, user) -> int:
 
 
 def server_env(**extra) -> dict:
-    env = dict(os.environ, DATABASE_URL=DB_URL, REDIS_URL=REDIS_URL, DEBUG="0",
-               CONN_MAX_AGE="60", PUBLIC_LOOKUP_RATE_PER_IP="100000000",
-               NOTIFICATION_BACKEND="workflows.notify.LocmemBackend", LOG_LEVEL="WARNING")  # fmt: skip
+    env = dict(
+        os.environ,
+        DATABASE_URL=DB_URL,
+        REDIS_URL=REDIS_URL,
+        DEBUG="0",
+        CONN_MAX_AGE="60",
+        PUBLIC_LOOKUP_RATE_PER_IP="100000000",
+        NOTIFICATION_BACKEND="workflows.notify.LocmemBackend",
+        LOG_LEVEL="WARNING",
+    )
     env.update(extra)
     return env
 
@@ -326,18 +370,32 @@ def main() -> None:
 
     connections.close_all()
 
-    status_spec = {"method": "POST", "path": "/api/v1/public/status/",
-                   "json": {"ticket_number": ticket, "phone_last4": PHONE[-4:]}}  # fmt: skip
+    status_spec = {
+        "method": "POST",
+        "path": "/api/v1/public/status/",
+        "json": {"ticket_number": ticket, "phone_last4": PHONE[-4:]},
+    }
     specs = {
         "bare": {"path": "/healthz", "requests": 400, "concurrency": 2},
         "status_lookup": {**status_spec, "requests": 400, "concurrency": 2},
-        "repair_detail": {"path": f"/api/v1/repairs/{ticket}/", "requests": 200, "concurrency": 2,
-                          "headers": {"Authorization": f"Token {h['BT']['token']}"}},  # fmt: skip
-        "board_1000": {"path": "/desk/", "requests": 20, "concurrency": 1,
-                       "headers": {"Cookie": session_cookie(h["BK"]["user"])}},  # fmt: skip
-        "repair_list_1000": {"path": "/api/v1/repairs/?page_size=50", "requests": 40,
-                             "concurrency": 1,
-                             "headers": {"Authorization": f"Token {h['BK']['token']}"}},  # fmt: skip
+        "repair_detail": {
+            "path": f"/api/v1/repairs/{ticket}/",
+            "requests": 200,
+            "concurrency": 2,
+            "headers": {"Authorization": f"Token {h['BT']['token']}"},
+        },
+        "board_1000": {
+            "path": "/desk/",
+            "requests": 20,
+            "concurrency": 1,
+            "headers": {"Cookie": session_cookie(h["BK"]["user"])},
+        },
+        "repair_list_1000": {
+            "path": "/api/v1/repairs/?page_size=50",
+            "requests": 40,
+            "concurrency": 1,
+            "headers": {"Authorization": f"Token {h['BK']['token']}"},
+        },
     }
     for spec in specs.values():
         spec["ports"] = [8601]
@@ -370,8 +428,10 @@ def main() -> None:
         lat_big = latency_median(status_spec, [8601])
     finally:
         server.stop()
-    say(f"lookup_{'1m' if target == 1_000_000 else '100k'}_vs_10k",
-        f"{lat_big / lat_10k:.2f}  (goal <= 1.5)")  # fmt: skip
+    say(
+        f"lookup_{'1m' if target == 1_000_000 else '100k'}_vs_10k",
+        f"{lat_big / lat_10k:.2f}  (goal <= 1.5)",
+    )
 
     reserve_contention(h)
     two_servers(status_spec, ticket, args.rounds)
@@ -397,18 +457,26 @@ def reserve_contention(h) -> None:
     from workflows import services as s
 
     c = h["BT"]
-    tech = staff_create(username="tech_BT", role="technician", center_code="BT",
-                        password="bench12345")  # fmt: skip
-    part, _ = Part.objects.get_or_create(part_number="BENCH-SPRING",
-                                         defaults={"name": "bench", "unit_price": 100})  # fmt: skip
+    tech = staff_create(
+        username="tech_BT", role="technician", center_code="BT", password="bench12345"
+    )
+    part, _ = Part.objects.get_or_create(
+        part_number="BENCH-SPRING", defaults={"name": "bench", "unit_price": 100}
+    )
     part.compatible_models.add(h["model"])
-    Stock.objects.update_or_create(center=c["center"], part=part,
-                                   defaults={"on_hand": 10, "reserved": 0})  # fmt: skip
+    Stock.objects.update_or_create(
+        center=c["center"], part=part, defaults={"on_hand": 10, "reserved": 0}
+    )
     Reservation.objects.filter(part=part).delete()
     repairs = []
     for _ in range(50):
-        r = s.repair_intake(center=c["center"], actor=c["user"], customer={
-            "name": "김벤치", "phone": PHONE}, product_model="HBS-1100", symptom="bench")  # fmt: skip
+        r = s.repair_intake(
+            center=c["center"],
+            actor=c["user"],
+            customer={"name": "김벤치", "phone": PHONE},
+            product_model="HBS-1100",
+            symptom="bench",
+        )
         repairs.append(s.repair_assign(repair=r, actor=c["user"], technician=tech))
     connection.close()
     barrier = threading.Barrier(50)
@@ -417,8 +485,12 @@ def reserve_contention(h) -> None:
     def diagnose(repair) -> None:
         try:
             barrier.wait()
-            s.repair_diagnose(repair=repair.pk, actor=tech, findings="x",
-                              parts=[{"part_number": "BENCH-SPRING", "quantity": 1}])  # fmt: skip
+            s.repair_diagnose(
+                repair=repair.pk,
+                actor=tech,
+                findings="x",
+                parts=[{"part_number": "BENCH-SPRING", "quantity": 1}],
+            )
         except Exception as exc:  # counted, not hidden
             errors.append(type(exc).__name__)
         finally:
@@ -433,8 +505,11 @@ def reserve_contention(h) -> None:
     elapsed = time.perf_counter() - started
     stock = Stock.objects.get(center=c["center"], part=part)
     reserved = Reservation.objects.filter(part=part, status="reserved").count()
-    say("reserve_contention", f"{50 / elapsed:.0f} reservations/s, {reserved} reserved, "
-        f"{50 - reserved - len(errors)} waiting, errors: {len(errors)}")  # fmt: skip
+    say(
+        "reserve_contention",
+        f"{50 / elapsed:.0f} reservations/s, {reserved} reserved, "
+        f"{50 - reserved - len(errors)} waiting, errors: {len(errors)}",
+    )
     say("oversold", max(0, stock.reserved - stock.on_hand) + max(0, reserved - 10))
 
 
@@ -448,8 +523,10 @@ def two_servers(status_spec: dict, ticket: str, rounds: int) -> None:
             single = run_load({**base, "ports": [8601]})
             double = run_load({**base, "ports": [8601, 8602]})
             ratios.append(single["elapsed"] / double["elapsed"])
-        say("two_servers_vs_one", f"{statistics.median(ratios):.2f}  (2 cores shared with the "
-            "load generator)")  # fmt: skip
+        say(
+            "two_servers_vs_one",
+            f"{statistics.median(ratios):.2f}  (2 cores shared with the load generator)",
+        )
     finally:
         one.stop()
         two.stop()
@@ -460,13 +537,24 @@ def two_servers(status_spec: dict, ticket: str, rounds: int) -> None:
         statuses = []
         for i in range(8):
             conn = http.client.HTTPConnection("127.0.0.1", 8601 + i % 2, timeout=10)
-            statuses.append(_request(conn, {"method": "POST", "path": status_spec["path"], "json": {
-                "ticket_number": ticket, "phone_last4": "0000"}}))  # fmt: skip
+            statuses.append(
+                _request(
+                    conn,
+                    {
+                        "method": "POST",
+                        "path": status_spec["path"],
+                        "json": {"ticket_number": ticket, "phone_last4": "0000"},
+                    },
+                )
+            )
         conn = http.client.HTTPConnection("127.0.0.1", 8602, timeout=10)
         right = _request(conn, status_spec)
         holds = 429 in statuses and right == 429
-        say("two_servers_throttle_holds", f"{'yes' if holds else 'NO'} (wrong guesses: "
-            f"{statuses}; then the right digits on the other server: {right})")  # fmt: skip
+        say(
+            "two_servers_throttle_holds",
+            f"{'yes' if holds else 'NO'} (wrong guesses: "
+            f"{statuses}; then the right digits on the other server: {right})",
+        )
     finally:
         one.stop()
         two.stop()

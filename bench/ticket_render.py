@@ -58,7 +58,7 @@ def demo_repair() -> str:
             "name": "강남 서비스센터",
             "address": "서울특별시 강남구 테헤란로 123",
             "phone": "02-555-0100",
-        },  # fmt: skip
+        },
     )
     model, _ = ProductModel.objects.get_or_create(
         code="HBS-1100", defaults={"name": "블루투스 헤드셋 HBS-1100", "warranty_months": 12}
@@ -69,10 +69,11 @@ def demo_repair() -> str:
             "product_model": model,
             "channel": Channel.OFFICIAL,
             "purchase_date": timezone.localdate() - dt.timedelta(days=60),
-        },  # fmt: skip
+        },
     )
-    desk = staff_create(username="bench_desk", role="front_desk", center_code="GN",
-                        password="bench12345")  # fmt: skip
+    desk = staff_create(
+        username="bench_desk", role="front_desk", center_code="GN", password="bench12345"
+    )
     repair = s.repair_intake(
         center=center,
         actor=desk,
@@ -83,8 +84,12 @@ def demo_repair() -> str:
         return_method="courier",
         courier_address="서울특별시 서초구 반포대로 45, 101동 1203호",
     )
-    s.repair_record_promise(repair=repair, actor=desk, kind="callback",
-                            due_at=(timezone.now() + dt.timedelta(days=1)).isoformat())  # fmt: skip
+    s.repair_record_promise(
+        repair=repair,
+        actor=desk,
+        kind="callback",
+        due_at=(timezone.now() + dt.timedelta(days=1)).isoformat(),
+    )
     return repair.ticket_number
 
 

@@ -38,15 +38,21 @@ class Stock(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["center", "part"], name="stock_one_row_per_center_part"),
-            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
+            models.UniqueConstraint(
+                fields=["center", "part"], name="stock_one_row_per_center_part"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0), name="stock_reserved_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(reserved__lte=F("on_hand")), name="stock_reserved_within_on_hand"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.part.part_number} @ {self.center.code}: {self.on_hand} ({self.reserved} res.)"
+        return (
+            f"{self.part.part_number} @ {self.center.code}: {self.on_hand} ({self.reserved} res.)"
+        )
 
     @property
     def available(self) -> int:
@@ -79,7 +85,9 @@ class Reservation(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="reservation_quantity_positive")
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="reservation_quantity_positive"
+            )
         ]
         indexes = [
             # FIFO allocation on receiving: the oldest waiting reservations of one part at a center.
@@ -165,12 +173,17 @@ class PartsOrderLine(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="order_line_quantity_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(quantity_received__lte=F("quantity")),
                 name="order_line_received_within_quantity",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.part_id} (order {self.order_id})"
 
     @property
     def outstanding(self) -> int:

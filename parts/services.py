@@ -54,9 +54,9 @@ def reservation_create(*, repair: Any, part: Part, quantity: int) -> Reservation
     ).exists()
     status = ReservationStatus.WAITING
     if not queue_ahead and stock.on_hand - stock.reserved >= quantity:
-        updated = Stock.objects.filter(
-            pk=stock.pk, on_hand__gte=F("reserved") + quantity
-        ).update(reserved=F("reserved") + quantity)
+        updated = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") + quantity).update(
+            reserved=F("reserved") + quantity
+        )
         if updated == 1:
             status = ReservationStatus.RESERVED
     return Reservation.objects.create(
@@ -97,7 +97,9 @@ def reservations_release(*, repair: Any) -> list[int]:
 
 
 def reservations_consume(*, repair: Any) -> None:
-    """The repair used its parts: they leave on_hand and reserved together. Caller holds the lock."""
+    """The repair used its parts: they leave on_hand and reserved together.
+
+    Caller holds the repair lock."""
     reserved = list(
         Reservation.objects.filter(repair=repair, status=ReservationStatus.RESERVED).order_by("pk")
     )
@@ -137,7 +139,9 @@ def allocate_waiting(
             for reservation in _fill_in_order(center_id, stocks[part_id], repair_ids):
                 filled.setdefault(reservation.repair_id, []).append(reservation)
         for repair_id in sorted(filled):
-            repair_services.repair_parts_reserved(repair_id=repair_id, reservations=filled[repair_id])
+            repair_services.repair_parts_reserved(
+                repair_id=repair_id, reservations=filled[repair_id]
+            )
         return sorted(filled)
 
 
@@ -289,8 +293,11 @@ def _apply_delivery(
             wanted[part_number] = wanted.get(part_number, 0) + quantity
     arrivals: dict[int, int] = {}
     for line in order_lines:
-        take = line.outstanding if wanted is None else min(line.outstanding, wanted.get(
-            line.part.part_number, 0))  # fmt: skip
+        take = (
+            line.outstanding
+            if wanted is None
+            else min(line.outstanding, wanted.get(line.part.part_number, 0))
+        )
         if wanted is not None:
             wanted[line.part.part_number] = wanted.get(line.part.part_number, 0) - take
         if take:
@@ -325,9 +332,9 @@ def stock_adjust(*, center: ServiceCenter, part: Part, delta: int, reason: str) 
             allocate_waiting(center_id=center.pk, part_ids=[part.pk], arrivals={part.pk: delta})
         else:
             stock = _lock_stock(center.pk, [part.pk])[part.pk]
-            updated = Stock.objects.filter(
-                pk=stock.pk, on_hand__gte=F("reserved") - delta
-            ).update(on_hand=F("on_hand") + delta)
+            updated = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") - delta).update(
+                on_hand=F("on_hand") + delta
+            )
             if updated != 1:
                 raise ValidationFailed(
                     {"delta": ["Stock can't go below the units reserved for repairs."]}

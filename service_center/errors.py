@@ -1,4 +1,7 @@
-"""The one hierarchy of domain errors. `workflows.api_errors` turns each into JSON with its `code`."""
+"""The one hierarchy of domain errors.
+
+`workflows.api_errors` turns each into JSON with its `code`.
+"""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ class ServiceCenter(models.Model):
 
 
 class StaffProfile(models.Model):
-    """Each staff member belongs to one center; the role lives in a Django group of the same name."""
+    """Each staff member belongs to one center; the role is a Django group of the same name."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
@@ -147,8 +147,20 @@ class WarrantyStatus(models.TextChoices):
 def add_months(day: dt.date, months: int) -> dt.date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31,
-                30, 31, 31, 30, 31, 30, 31][month - 1]  # fmt: skip
+    last_day = [
+        31,
+        29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ][month - 1]
     return dt.date(year, month, min(day.day, last_day))
 
 
@@ -181,4 +193,6 @@ class Device(models.Model):
         if self.channel == Channel.PARALLEL_IMPORT:
             return WarrantyStatus.NOT_ELIGIBLE
         today = today or timezone.localdate()
-        return WarrantyStatus.IN_WARRANTY if self.warranty_until >= today else WarrantyStatus.EXPIRED
+        return (
+            WarrantyStatus.IN_WARRANTY if self.warranty_until >= today else WarrantyStatus.EXPIRED
+        )

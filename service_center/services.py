@@ -63,10 +63,16 @@ def _grant_reference_data_admin(user: Any) -> None:
         content_type__model="stock", codename__startswith="add_"
     )
     view_repairs = Permission.objects.filter(
-        content_type__model__in=["repair", "repairevent", "promise", "notification",
-                                 "partsorder", "reservation"],
+        content_type__model__in=[
+            "repair",
+            "repairevent",
+            "promise",
+            "notification",
+            "partsorder",
+            "reservation",
+        ],
         codename__startswith="view_",
-    )  # fmt: skip
+    )
     user.user_permissions.set(list(perms) + list(view_repairs))
 
 
@@ -74,8 +80,10 @@ def product_model_create(*, code: Any, name: Any, category: Any = "", warranty_m
     code = clean_text(code, field="code", max_length=40, required=True)
     name = clean_text(name, field="name", max_length=120, required=True)
     category = clean_text(category, field="category", max_length=60)
-    if isinstance(warranty_months, bool) or not isinstance(warranty_months, int) or not (
-        0 <= warranty_months <= 120
+    if (
+        isinstance(warranty_months, bool)
+        or not isinstance(warranty_months, int)
+        or not (0 <= warranty_months <= 120)
     ):
         raise ValidationFailed({"warranty_months": ["A whole number of months from 0 to 120."]})
     try:
@@ -88,9 +96,13 @@ def product_model_create(*, code: Any, name: Any, category: Any = "", warranty_m
 
 
 def device_register(
-    *, serial_number: Any, product_model: Any, purchase_date: Any, channel: Any = Channel.OFFICIAL,
+    *,
+    serial_number: Any,
+    product_model: Any,
+    purchase_date: Any,
+    channel: Any = Channel.OFFICIAL,
     owner: Any = None,
-) -> Device:  # fmt: skip
+) -> Device:
     """Add one serial to the registry. Serials are normalised, so `ab-12 34` equals `AB1234`."""
     if not isinstance(serial_number, str) or "\x00" in serial_number or len(serial_number) > 200:
         raise ValidationFailed({"serial_number": ["A serial number has at most 40 characters."]})
@@ -111,9 +123,12 @@ def device_register(
     try:
         with transaction.atomic():
             return Device.objects.create(
-                serial_number=serial, product_model=model, purchase_date=bought, channel=channel,
+                serial_number=serial,
+                product_model=model,
+                purchase_date=bought,
+                channel=channel,
                 owner=owner,
-            )  # fmt: skip
+            )
     except IntegrityError:
         raise ValidationFailed(
             {"serial_number": [f"Serial {serial} is already registered."]}
@@ -143,8 +158,9 @@ def serials_import(rows: Iterable[str] | io.TextIOBase) -> ImportReport:
     reader = csv.DictReader(_without_nul_lines(rows, report))
     expected = {"serial_number", "product_model", "purchase_date"}
     if not reader.fieldnames or not expected <= {f.strip() for f in reader.fieldnames if f}:
-        report.errors.append((1, "Header must name serial_number,product_model,purchase_date"
-                                 "[,channel]."))  # fmt: skip
+        report.errors.append(
+            (1, "Header must name serial_number,product_model,purchase_date[,channel].")
+        )
         return report
     for row in reader:
         line = reader.line_num
@@ -160,7 +176,9 @@ def serials_import(rows: Iterable[str] | io.TextIOBase) -> ImportReport:
             )
             report.created += 1
         except ValidationFailed as exc:
-            report.errors.append((line, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())))
+            report.errors.append(
+                (line, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
+            )
     return report
 
 

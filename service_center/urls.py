@@ -11,3 +11,8 @@ urlpatterns = [
     path("", include("workflows.api_urls")),
     path("", include("workflows.page_urls")),
 ]
+
+# Errors outside DRF (unknown /api/ paths, a crash) still answer JSON under /api/.
+handler400 = "workflows.api_errors.handler400"
+handler404 = "workflows.api_errors.handler404"
+handler500 = "workflows.api_errors.handler500"

@@ -58,7 +58,9 @@ def clean_phone(value: Any, *, field: str = "phone") -> phonenumbers.PhoneNumber
     try:
         number = phonenumbers.parse(text, "KR")
     except phonenumbers.NumberParseException:
-        raise ValidationFailed({field: ["Enter a valid phone number, e.g. 010-1234-5678."]}) from None
+        raise ValidationFailed(
+            {field: ["Enter a valid phone number, e.g. 010-1234-5678."]}
+        ) from None
     if not phonenumbers.is_possible_number(number):
         raise ValidationFailed({field: ["Enter a valid phone number, e.g. 010-1234-5678."]})
     return number

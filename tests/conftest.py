@@ -45,6 +45,16 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters, lock-outs and idempotent replays must not leak from one test to the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _locmem_outbox(settings):
     settings.NOTIFICATION_BACKEND = "workflows.notify.LocmemBackend"
     notify.LocmemBackend.outbox = []
@@ -76,7 +86,10 @@ def headset(db):
 @pytest.fixture
 def spring(headset):
     return PartFactory(
-        part_number="CLIP-SPRING-01", name="클립 스프링", unit_price=100, compatible_models=[headset]
+        part_number="CLIP-SPRING-01",
+        name="클립 스프링",
+        unit_price=100,
+        compatible_models=[headset],
     )
 
 

@@ -1,4 +1,4 @@
-"""factory_boy factories for reference data. Repairs are made through the services (see conftest)."""
+"""factory_boy factories for reference data. Repairs are made through the services."""
 
 import datetime as dt
 

@@ -22,10 +22,8 @@ __all__ = [
     "V1",
     "anon_api",
     "client_for",
-    "clean_cache",
     "codes",
     "desk_api",
-    "fast_passwords",
     "foreign_api",
     "foreign_desk",
     "foreign_manager",
@@ -124,19 +122,3 @@ def intake(desk_api, headset):
         return response.json()["ticket_number"]
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """PBKDF2 at full strength costs ~0.3 s per staff account; tests don't need it."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def clean_cache():
-    """Throttle counters and idempotency replays live in the cache: start every test clean."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()

@@ -43,10 +43,21 @@ def page_png(pdf: bytes, tmp_path: Path, name: str) -> Image.Image:
     source = tmp_path / f"{name}.pdf"
     source.write_bytes(pdf)
     subprocess.run(
-        ["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", "-singlefile", source,
-         tmp_path / name],
+        [
+            "pdftoppm",
+            "-r",
+            "200",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            source,
+            tmp_path / name,
+        ],
         check=True,
-    )  # fmt: skip
+    )
     image = Image.open(tmp_path / f"{name}.png")
     image.load()
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -273,8 +284,15 @@ def test_an_unknown_ticket_is_the_same_404(desk):
 
 def test_print_ticket_writes_the_pdf(warranty_repair, tmp_path):
     output = tmp_path / "ticket.pdf"
-    call_command("print_ticket", warranty_repair.ticket_number.lower(), "-o", str(output),
-                 "--variant", "receipt", stdout=io.StringIO())  # fmt: skip
+    call_command(
+        "print_ticket",
+        warranty_repair.ticket_number.lower(),
+        "-o",
+        str(output),
+        "--variant",
+        "receipt",
+        stdout=io.StringIO(),
+    )
 
     assert output.read_bytes().startswith(b"%PDF")
     assert warranty_repair.ticket_number in pdf_text(output.read_bytes())

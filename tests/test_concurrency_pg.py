@@ -22,7 +22,6 @@ pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 REFUSALS = (TransitionBlocked, Conflict)  # both are 409s to a client
 
 
-
 def race(*calls):
     """Run the calls in threads released together; [(result or None, exception or None)]."""
     barrier = threading.Barrier(len(calls))

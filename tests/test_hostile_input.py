@@ -33,7 +33,6 @@ MODELS = [
 ]
 
 
-
 def snapshot() -> dict:
     counts = {m.__name__: m.objects.count() for m in MODELS}
     counts["repairs"] = sorted(

@@ -2,6 +2,7 @@
 
 import pytest
 
+from parts import services as parts_services
 from parts.models import PartsOrder, ReservationStatus
 from service_center.errors import TransitionBlocked, ValidationFailed
 from tests.conftest import stock
@@ -9,7 +10,6 @@ from workflows import gate
 from workflows import services as s
 from workflows.choices import Coverage, State
 from workflows.models import Notification, Repair, RepairEvent
-
 
 
 def blocked_codes(call, **kwargs) -> list[str]:
@@ -152,7 +152,7 @@ def test_receiving_the_part_clears_parts_not_on_hand(diagnosed, desk):
     repair = s.repair_approve(repair=repair, actor=desk)
     order = PartsOrder.objects.get(lines__repair=repair)
 
-    s.parts_services.parts_order_receive(order_id=order.pk)
+    parts_services.parts_order_receive(order_id=order.pk)
 
     repair = Repair.objects.get(pk=repair.pk)
     assert repair.state == State.READY_TO_REPAIR

@@ -30,7 +30,6 @@ class FailingBackend(notify.BaseBackend):
         raise ConnectionError("gateway unreachable")
 
 
-
 @pytest.fixture
 def repaired(make_repair, desk, tech, center, battery, in_warranty):
     stock(center, battery, 2)

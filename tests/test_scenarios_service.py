@@ -8,13 +8,13 @@ from django.utils import timezone
 from parts import services as parts_services
 from parts.models import PartsOrder, PartsOrderLine, Reservation, ReservationStatus, Stock
 from service_center.errors import PermissionDenied, TransitionBlocked
+from service_center.models import Device
 from tests.conftest import stock
 from tests.factories import CustomerFactory, DeviceFactory, PartFactory, ProductModelFactory
 from workflows import services as s
 from workflows.choices import Coverage, EventKind, PromiseKind, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
 from workflows.roles import CUSTOMER_ACTOR
-
 
 
 def blocker_codes(call, **kwargs) -> list[str]:
@@ -74,7 +74,7 @@ def test_s1_the_missing_clip_spring_is_fixed_on_the_spot_after_one_honest_invita
     assert "invite_for_repair" not in kinds(repair)
 
     # The desk finds her registered headset by her phone: warranty ended, so a paid repair.
-    found = list(s.Device.objects.filter(owner__phone=repair.customer.phone))
+    found = list(Device.objects.filter(owner__phone=repair.customer.phone))
     assert found == [expired]
     s.repair_set_coverage(
         repair=repair,

@@ -2,7 +2,6 @@
 
 import io
 
-import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
@@ -10,8 +9,6 @@ from parts.models import Part, PartsOrder, Stock
 from service_center.models import Device, ProductModel, ServiceCenter
 from workflows.choices import State
 from workflows.models import Notification, Repair, RepairEvent
-
-
 
 LOGINS = {"desk": "front_desk", "tech": "technician", "tech2": "technician", "manager": "manager"}
 

@@ -99,7 +99,6 @@ def test_the_table_covers_every_transition_and_state():
     assert all(a <= set(State) for a in ALLOWED_FROM.values())
 
 
-
 @pytest.fixture
 def world(center, desk, tech, manager, headset, battery, spring, expired):
     stock(center, battery, 5)

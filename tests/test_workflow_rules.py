@@ -14,9 +14,12 @@ def repaired(make_repair, desk, tech, battery, center, **intake):
     repair = make_repair(serial_number="HBS1100OLD1", **intake)
     s.repair_assign(repair=repair, actor=desk, technician=tech)
     s.repair_diagnose(
-        repair=repair, actor=tech, findings="battery", parts=[{"part_number": "HBS-BATT"}],
+        repair=repair,
+        actor=tech,
+        findings="battery",
+        parts=[{"part_number": "HBS-BATT"}],
         labor_fee=5000,
-    )  # fmt: skip
+    )
     s.repair_approve(repair=repair, actor=desk)
     s.repair_start(repair=repair, actor=tech)
     return repair
@@ -26,8 +29,7 @@ def test_a_customer_can_withdraw_a_walk_in_repair_before_anyone_looks_at_it(
     make_repair, desk, expired
 ):
     repair = make_repair(serial_number="HBS1100OLD1")
-    declined = s.repair_decline(repair=repair, actor=CUSTOMER_ACTOR,
-                                reason="필요 없어졌어요")  # fmt: skip
+    declined = s.repair_decline(repair=repair, actor=CUSTOMER_ACTOR, reason="필요 없어졌어요")
     assert declined.state == "declined"
     ready = s.repair_notify_ready_for_pickup(repair=repair, actor=desk)
     assert ready.state == "ready_for_pickup"
@@ -40,8 +42,13 @@ def test_coverage_cannot_turn_paid_once_the_work_has_started(
     stock(center, battery, 1)
     repair = make_repair(serial_number="HBS1100K7Q2")
     s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(repair=repair, actor=tech, findings="battery",
-                      parts=[{"part_number": "HBS-BATT"}], labor_fee=0)  # fmt: skip
+    s.repair_diagnose(
+        repair=repair,
+        actor=tech,
+        findings="battery",
+        parts=[{"part_number": "HBS-BATT"}],
+        labor_fee=0,
+    )
     s.repair_start(repair=repair, actor=tech)
     with pytest.raises(TransitionBlocked) as caught:
         s.repair_set_coverage(repair=repair, actor=manager, coverage="paid", reason="seal broken")
@@ -61,10 +68,18 @@ def test_a_second_ready_for_pickup_call_says_wrong_state_not_unfinished(
     assert Notification.objects.filter(repair=repair, kind="ready_for_pickup").count() == 1
 
 
-def test_a_shipped_device_cannot_be_checked_in_again(make_repair, desk, tech, battery, center,
-                                                     expired):  # fmt: skip
-    repair = repaired(make_repair, desk, tech, battery, center, return_method="courier",
-                      courier_address="부산광역시 해운대구 센텀로 45")  # fmt: skip
+def test_a_shipped_device_cannot_be_checked_in_again(
+    make_repair, desk, tech, battery, center, expired
+):
+    repair = repaired(
+        make_repair,
+        desk,
+        tech,
+        battery,
+        center,
+        return_method="courier",
+        courier_address="부산광역시 해운대구 센텀로 45",
+    )
     s.repair_complete(repair=repair, actor=tech)
     s.repair_ship(repair=repair, actor=desk, carrier="CJ", tracking_number="123456")
     with pytest.raises(TransitionBlocked) as caught:

@@ -9,8 +9,16 @@ from workflows.models import Notification, Promise, Repair, RepairEvent
 class RepairEventInline(ReadOnlyMixin, admin.TabularInline):
     model = RepairEvent
     extra = 0
-    fields = ("at", "actor_name", "kind", "transition", "from_state", "to_state", "text",
-              "customer_visible")  # fmt: skip
+    fields = (
+        "at",
+        "actor_name",
+        "kind",
+        "transition",
+        "from_state",
+        "to_state",
+        "text",
+        "customer_visible",
+    )
     readonly_fields = fields
 
 

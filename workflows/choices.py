@@ -29,7 +29,9 @@ CANCELLABLE_STATES = [
 ]
 # The device can come to the counter until it has been sent back.
 CHECK_IN_STATES = [s for s in OPEN_STATES if s != State.SHIPPED]
-COURIER_REQUEST_STATES = [s for s in OPEN_STATES if s not in (State.READY_FOR_PICKUP, State.SHIPPED)]
+COURIER_REQUEST_STATES = [
+    s for s in OPEN_STATES if s not in (State.READY_FOR_PICKUP, State.SHIPPED)
+]
 
 
 class Coverage(models.TextChoices):

@@ -16,8 +16,14 @@ from workflows.choices import Coverage, ReturnMethod, State
 
 Blocker = dict[str, str]
 # Before the work is finished (or given up): "not complete" is the honest reason there.
-NOT_YET_DONE_STATES = (State.RECEIVED, State.DIAGNOSING, State.AWAITING_APPROVAL,
-                       State.AWAITING_PARTS, State.READY_TO_REPAIR, State.IN_REPAIR)  # fmt: skip
+NOT_YET_DONE_STATES = (
+    State.RECEIVED,
+    State.DIAGNOSING,
+    State.AWAITING_APPROVAL,
+    State.AWAITING_PARTS,
+    State.READY_TO_REPAIR,
+    State.IN_REPAIR,
+)
 
 
 def _active_reservations(repair: Any) -> list[Any]:
@@ -48,19 +54,23 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
     ),
     "deposit_unpaid": (
         _deposit_unpaid,
-        lambda r: _("A deposit of %(amount)s won is due before parts are ordered.")
-        % {"amount": f"{r.deposit_required - r.deposit_paid:,}"},
+        lambda r: (
+            _("A deposit of %(amount)s won is due before parts are ordered.")
+            % {"amount": f"{r.deposit_required - r.deposit_paid:,}"}
+        ),
     ),
     "parts_not_on_hand": (
         lambda r: any(x.status == ReservationStatus.WAITING for x in _active_reservations(r)),
-        lambda r: _("Parts are still on order: %(parts)s.")
-        % {
-            "parts": ", ".join(
-                f"{x.part.part_number} x{x.quantity}"
-                for x in _active_reservations(r)
-                if x.status == ReservationStatus.WAITING
-            )
-        },
+        lambda r: (
+            _("Parts are still on order: %(parts)s.")
+            % {
+                "parts": ", ".join(
+                    f"{x.part.part_number} x{x.quantity}"
+                    for x in _active_reservations(r)
+                    if x.status == ReservationStatus.WAITING
+                )
+            }
+        ),
     ),
     "no_technician": (
         lambda r: r.technician_id is None,
@@ -100,8 +110,13 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
     ),
 }
 
-READINESS = ["coverage_undetermined", "quote_not_approved", "deposit_unpaid", "parts_not_on_hand",
-             "no_technician"]  # fmt: skip
+READINESS = [
+    "coverage_undetermined",
+    "quote_not_approved",
+    "deposit_unpaid",
+    "parts_not_on_hand",
+    "no_technician",
+]
 
 # transition -> the checks that must pass (besides the state allowing it).
 TRANSITION_CHECKS: dict[str, list[str]] = {

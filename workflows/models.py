@@ -38,8 +38,13 @@ from workflows.choices import (
 from workflows.roles import permission_for
 
 # States a repair reaches without being repaired when completed_at is still empty.
-UNREPAIRED_END_STATES = (State.DECLINED, State.READY_FOR_PICKUP, State.SHIPPED, State.CLOSED,
-                         State.CANCELLED)  # fmt: skip
+UNREPAIRED_END_STATES = (
+    State.DECLINED,
+    State.READY_FOR_PICKUP,
+    State.SHIPPED,
+    State.CLOSED,
+    State.CANCELLED,
+)
 
 TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 

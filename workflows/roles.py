@@ -1,4 +1,4 @@
-"""Who may do what, declared once. FSM `permission=` callables, the API and the pages all read it."""
+"""Who may do what, declared once. FSM `permission=` callables, the API and the pages read it."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def same_center(user: Any, center_id: int) -> bool:
 
 
 def actor_may(who: Any, repair: Any, name: str) -> bool:
-    """May this actor run transition or action `name` on `repair`? Pure: no queries if roles cached."""
+    """May this actor run transition or action `name` on `repair`? (No query once roles cached.)"""
     actor = as_actor(who)
     allowed = TRANSITION_ACTORS.get(name) or ACTION_ACTORS.get(name) or frozenset()
     if actor.kind in (CUSTOMER, SYSTEM):

@@ -2,11 +2,15 @@
 
 from django.http import HttpResponse
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from service_center.api import ErrorSerializer, StaffTokenAuthentication
 from workflows.roles import same_center, user_roles
 from workflows.tickets import VARIANTS, load_repair, render_claim_ticket
 
@@ -21,8 +25,17 @@ class IsStaff(BasePermission):
 class ClaimTicketView(APIView):
     """The claim ticket of a repair at the staff member's own center (another center's: 404)."""
 
+    authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, IsStaff]
 
+    @extend_schema(
+        operation_id="repair_claim_ticket_pdf",
+        parameters=[OpenApiParameter("variant", str, enum=list(VARIANTS), required=False)],
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            **{code: ErrorSerializer for code in (400, 401, 403, 404, 405, 406)},
+        },
+    )
     def get(self, request, ticket_number: str):
         variant = request.query_params.get("variant", "a4")
         if variant not in VARIANTS:

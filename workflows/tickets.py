@@ -225,12 +225,12 @@ LABELS: dict[str, dict[str, Any]] = {
             "warranty": "무상 수리 (보증)",
             "paid": "유상 수리",
             "undetermined": "확인 예정",
-        },  # fmt: skip
+        },
         "promise_kinds": {
             "callback": "연락 예정",
             "part_eta": "부품 입고 예정",
             "ready_by": "수리 완료 예정",
-        },  # fmt: skip
+        },
         "weekdays": "월화수목금토일",
         "won": "{amount}원",
         "reasons": {
@@ -299,12 +299,12 @@ LABELS: dict[str, dict[str, Any]] = {
             "warranty": "Warranty (free)",
             "paid": "Paid repair",
             "undetermined": "To be confirmed",
-        },  # fmt: skip
+        },
         "promise_kinds": {
             "callback": "We call you by",
             "part_eta": "Part arrives",
             "ready_by": "Ready by",
-        },  # fmt: skip
+        },
         "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
         "won": "KRW {amount}",
         "reasons": {

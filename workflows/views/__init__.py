@@ -25,8 +25,22 @@ from workflows.views.writes import (
 )
 
 __all__ = [
-    "desk_board", "desk_calls", "desk_intake", "desk_repair", "lookup_customer", "lookup_serial",
-    "status_approve", "status_courier", "status_decline", "status_lookup", "status_page",
-    "tech_home", "tech_repair", "repair_call", "repair_fulfil", "repair_note", "repair_promise",
+    "desk_board",
+    "desk_calls",
+    "desk_intake",
+    "desk_repair",
+    "lookup_customer",
+    "lookup_serial",
+    "status_approve",
+    "status_courier",
+    "status_decline",
+    "status_lookup",
+    "status_page",
+    "tech_home",
+    "tech_repair",
+    "repair_call",
+    "repair_fulfil",
+    "repair_note",
+    "repair_promise",
     "repair_transition",
-]  # fmt: skip
+]

@@ -118,8 +118,12 @@ class Command(BaseCommand):
     def _repairs(self, center: ServiceCenter) -> None:
         from django.contrib.auth import get_user_model
 
-        users = {u.username: u for u in get_user_model().objects.filter(
-            username__in=["desk", "tech", "tech2", "manager"])}  # fmt: skip
+        users = {
+            u.username: u
+            for u in get_user_model().objects.filter(
+                username__in=["desk", "tech", "tech2", "manager"]
+            )
+        }
         desk, tech, tech2 = users["desk"], users["tech"], users["tech2"]
 
         def intake(name, phone, **kw):
@@ -128,58 +132,113 @@ class Command(BaseCommand):
             )
 
         # S1: the missing clip spring, phoned in, serial unknown, spring on order.
-        r = intake("김민지", "010-2345-6789", product_model="HBS-1100", intake_channel="phone",
-                   device_in_shop=False, symptom="클립의 작은 스프링이 빠졌어요.")  # fmt: skip
+        r = intake(
+            "김민지",
+            "010-2345-6789",
+            product_model="HBS-1100",
+            intake_channel="phone",
+            device_in_shop=False,
+            symptom="클립의 작은 스프링이 빠졌어요.",
+        )
         s.repair_assign(repair=r, actor=desk, technician=tech)
-        s.repair_diagnose(repair=r, actor=tech, findings="클립 스프링 1개 교체 필요 (재고 없음, 주문)",
-                          parts=[{"part_number": "CLIP-SPRING-01", "quantity": 1}], labor_fee=0)  # fmt: skip
-        s.repair_record_promise(repair=r, actor=tech, kind="callback",
-                                due_at=timezone.now() - dt.timedelta(hours=3),
-                                note="부품 도착 여부 전화 드리기")  # fmt: skip
+        s.repair_diagnose(
+            repair=r,
+            actor=tech,
+            findings="클립 스프링 1개 교체 필요 (재고 없음, 주문)",
+            parts=[{"part_number": "CLIP-SPRING-01", "quantity": 1}],
+            labor_fee=0,
+        )
+        s.repair_record_promise(
+            repair=r,
+            actor=tech,
+            kind="callback",
+            due_at=timezone.now() - dt.timedelta(hours=3),
+            note="부품 도착 여부 전화 드리기",
+        )
 
         # A laptop in warranty, just received.
-        intake("이준호", "010-3456-7890", serial_number="NB15X0001", symptom="키보드 일부 키가 눌리지 않음",
-               accessories="충전기")  # fmt: skip
+        intake(
+            "이준호",
+            "010-3456-7890",
+            serial_number="NB15X0001",
+            symptom="키보드 일부 키가 눌리지 않음",
+            accessories="충전기",
+        )
 
         # An expired laptop, diagnosed, waiting for the customer's approval.
-        r = intake("박서연", "010-4567-8901", serial_number="NB15X0002", symptom="배터리가 금방 닳음")
+        r = intake(
+            "박서연", "010-4567-8901", serial_number="NB15X0002", symptom="배터리가 금방 닳음"
+        )
         s.repair_assign(repair=r, actor=desk, technician=tech2)
-        s.repair_diagnose(repair=r, actor=tech2, findings="배터리 수명 다함, 교체 필요",
-                          parts=[{"part_number": "NB-BATTERY", "quantity": 1}], labor_fee=20000)  # fmt: skip
+        s.repair_diagnose(
+            repair=r,
+            actor=tech2,
+            findings="배터리 수명 다함, 교체 필요",
+            parts=[{"part_number": "NB-BATTERY", "quantity": 1}],
+            labor_fee=20000,
+        )
 
         # A phone in warranty, parts on hand, repair under way.
         r = intake("정다은", "010-5678-9012", serial_number="SMP10A0001", symptom="화면 줄무늬")
         s.repair_assign(repair=r, actor=desk, technician=tech)
-        s.repair_diagnose(repair=r, actor=tech, findings="디스플레이 불량",
-                          parts=[{"part_number": "SM-SCREEN", "quantity": 1}], labor_fee=0)  # fmt: skip
+        s.repair_diagnose(
+            repair=r,
+            actor=tech,
+            findings="디스플레이 불량",
+            parts=[{"part_number": "SM-SCREEN", "quantity": 1}],
+            labor_fee=0,
+        )
         s.repair_start(repair=r, actor=tech)
 
         # A paid battery swap, done and waiting at the counter.
         r = intake("최지훈", "010-6789-0123", serial_number="SMP10A0002", symptom="배터리 부풀음")
         s.repair_assign(repair=r, actor=desk, technician=tech2)
-        s.repair_diagnose(repair=r, actor=tech2, findings="배터리 교체",
-                          parts=[{"part_number": "SM-BATT", "quantity": 1}], labor_fee=15000)  # fmt: skip
+        s.repair_diagnose(
+            repair=r,
+            actor=tech2,
+            findings="배터리 교체",
+            parts=[{"part_number": "SM-BATT", "quantity": 1}],
+            labor_fee=15000,
+        )
         s.repair_approve(repair=r, actor=desk)
         s.repair_start(repair=r, actor=tech2)
         s.repair_complete(repair=r, actor=tech2, work_notes="배터리 교체 완료, 충전 테스트 정상")
         s.repair_notify_ready_for_pickup(repair=r, actor=desk)
 
         # Courier return: repaired, shipped.
-        r = intake("한예린", "010-7890-1234", serial_number="SMP10A0003", symptom="충전 불량",
-                   intake_channel="courier", return_method="courier",
-                   courier_address="부산광역시 해운대구 센텀로 45")  # fmt: skip
+        r = intake(
+            "한예린",
+            "010-7890-1234",
+            serial_number="SMP10A0003",
+            symptom="충전 불량",
+            intake_channel="courier",
+            return_method="courier",
+            courier_address="부산광역시 해운대구 센텀로 45",
+        )
         s.repair_assign(repair=r, actor=desk, technician=tech)
-        s.repair_diagnose(repair=r, actor=tech, findings="배터리 교체 (보증)",
-                          parts=[{"part_number": "SM-BATT", "quantity": 1}], labor_fee=0)  # fmt: skip
+        s.repair_diagnose(
+            repair=r,
+            actor=tech,
+            findings="배터리 교체 (보증)",
+            parts=[{"part_number": "SM-BATT", "quantity": 1}],
+            labor_fee=0,
+        )
         s.repair_start(repair=r, actor=tech)
         s.repair_complete(repair=r, actor=tech, work_notes="교체 완료")
         s.repair_ship(repair=r, actor=desk, carrier="CJ대한통운", tracking_number="6543210987")
 
         # An older repair of the S1 customer, closed: her history is on screen when she calls.
-        r = intake("김민지", "010-2345-6789", serial_number="HBS1100K7Q2", symptom="배터리 빨리 닳음")
+        r = intake(
+            "김민지", "010-2345-6789", serial_number="HBS1100K7Q2", symptom="배터리 빨리 닳음"
+        )
         s.repair_assign(repair=r, actor=desk, technician=tech2)
-        s.repair_diagnose(repair=r, actor=tech2, findings="배터리 교체 (보증)",
-                          parts=[{"part_number": "HBS-BATT", "quantity": 1}], labor_fee=0)  # fmt: skip
+        s.repair_diagnose(
+            repair=r,
+            actor=tech2,
+            findings="배터리 교체 (보증)",
+            parts=[{"part_number": "HBS-BATT", "quantity": 1}],
+            labor_fee=0,
+        )
         s.repair_start(repair=r, actor=tech2)
         s.repair_complete(repair=r, actor=tech2, work_notes="배터리 교체")
         s.repair_notify_ready_for_pickup(repair=r, actor=desk)
@@ -188,6 +247,9 @@ class Command(BaseCommand):
         # The warehouse shipped the clip spring order; it arrives in three days.
         order = PartsOrder.objects.filter(center=center, state="requested").first()
         if order is not None:
-            parts_services.parts_order_ship(order_id=order.pk, carrier="본사 물류",
-                                            tracking_number="HQ-000123",
-                                            eta=timezone.localdate() + dt.timedelta(days=3))  # fmt: skip
+            parts_services.parts_order_ship(
+                order_id=order.pk,
+                carrier="본사 물류",
+                tracking_number="HQ-000123",
+                eta=timezone.localdate() + dt.timedelta(days=3),
+            )

@@ -1,0 +1,55 @@
+"""Every write to a repair. Each transition is one service here, and each service:
+
+runs in `transaction.atomic()`, locks the repair row (`select_for_update`), checks the actor's
+role, stages its input on the row, asks the gate for blockers, calls the FSM transition, saves,
+writes one RepairEvent, writes any Notification row, and schedules delivery with `on_commit`.
+The API, the pages, the admin and the management commands all come through here.
+"""
+
+# One package, one name space: callers keep writing `services.repair_diagnose(...)`.
+from workflows.roles import SYSTEM_ACTOR  # noqa: F401
+from workflows.services.actions import (  # noqa: F401
+    repair_add_note,
+    repair_fulfil_promise,
+    repair_record_call,
+    repair_record_promise,
+    repair_request_courier_return,
+)
+from workflows.services.before_repair import (  # noqa: F401
+    repair_approve,
+    repair_assign,
+    repair_decline,
+    repair_diagnose,
+    repair_invite_for_repair,
+    repair_part_eta_known,
+    repair_parts_reserved,
+    repair_record_deposit,
+    repair_set_coverage,
+)
+from workflows.services.core import (  # noqa: F401
+    WORK_STARTED_STATES,
+    Step,
+    lock_repair,
+    run_transition,
+    status_link,
+)
+from workflows.services.intake import (  # noqa: F401
+    SerialLookup,
+    coverage_from_serial,
+    customer_find_or_create,
+    repair_intake,
+    serial_lookup,
+)
+from workflows.services.repair_and_return import (  # noqa: F401
+    TRANSITION_SERVICES,
+    repair_cancel,
+    repair_check_in_device,
+    repair_complete,
+    repair_confirm_delivery,
+    repair_hand_over,
+    repair_notify_ready_for_pickup,
+    repair_report_unrepairable,
+    repair_ship,
+    repair_start,
+    repair_transition,
+)
