@@ -25,7 +25,7 @@ from rest_framework.throttling import BaseThrottle
 
 from service_center.errors import DomainError, NotFound, ValidationFailed
 from service_center.models import staff_name
-from workflows import selectors, timeline
+from workflows import gate, selectors, timeline
 from workflows.choices import COURIER_REQUEST_STATES, State
 from workflows.models import Repair
 
@@ -169,7 +169,8 @@ def public_status(repair: Repair) -> dict[str, Any]:
         "return_method": repair.return_method,
         "carrier": repair.carrier if shipped else None,
         "tracking_number": repair.tracking_number if shipped else None,
-        "can_approve": repair.state == State.AWAITING_APPROVAL,
+        # Only offer what would succeed: an undetermined coverage or an unpaid deposit blocks it.
+        "can_approve": not gate.transition_blockers(repair, "approve"),
         "can_request_courier_return": repair.state in COURIER_REQUEST_STATES,
         "timeline": timeline.public_timeline(repair),
     }

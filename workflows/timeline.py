@@ -152,12 +152,28 @@ def parts_eta(repair: Any) -> dt.date | None:
     return timezone.localtime(max(dues)).date() if dues else None
 
 
-NEXT_STEPS = ("approve_quote", "pay_deposit", "choose_return", "bring_device", "pick_up", "none")
+NEXT_STEPS = (
+    "confirm_coverage",
+    "approve_quote",
+    "pay_deposit",
+    "choose_return",
+    "bring_device",
+    "pick_up",
+    "none",
+)
 
 
 def next_step(repair: Any) -> dict[str, str]:
     """What is needed from the customer now: {code, label}. `code` is one of NEXT_STEPS."""
     state = repair.state
+    if state == State.AWAITING_APPROVAL and repair.coverage == Coverage.UNDETERMINED:
+        return {
+            "code": "confirm_coverage",
+            "label": _(
+                "We need the serial number on your device (or your agreement to a paid repair) "
+                "before anything goes ahead: please call the center."
+            ),
+        }
     if state == State.AWAITING_APPROVAL:
         if repair.coverage != Coverage.WARRANTY and repair.deposit_paid < repair.deposit_required:
             due = repair.deposit_required - repair.deposit_paid
