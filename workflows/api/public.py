@@ -1,0 +1,106 @@
+"""The customer endpoints (no login): status, approve, decline, courier return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from service_center.api import (
+    PUBLIC_ERRORS,
+    BaseAPIView,
+    responses,
+)
+from workflows import public, selectors, services
+from workflows.api.serializers import (
+    PublicCourierInSerializer,
+    PublicDeclineInSerializer,
+    PublicLookupInSerializer,
+    PublicStatusSerializer,
+)
+from workflows.roles import CUSTOMER_ACTOR
+
+# --- public views (no login) ---------------------------------------------------------------------
+
+
+class PublicAPIView(BaseAPIView):
+    """No login; every answer (errors too) carries Cache-Control: no-store."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    input_serializer: type[serializers.Serializer] = PublicLookupInSerializer
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def find(self) -> tuple[Any, dict[str, Any]]:
+        data = self.input(self.input_serializer)
+        repair = public.public_find(
+            ip=public.client_ip(self.request),
+            ticket_number=data.get("ticket_number"),
+            phone_last4=data.get("phone_last4"),
+            token=data.get("token"),
+        )
+        return repair, data
+
+    def answer(self, repair_id: int) -> Response:
+        repair = selectors.repair_for_public(repair_id=repair_id)
+        return Response(PublicStatusSerializer(public.public_status(repair)).data)
+
+
+def _public_schema(request: type[serializers.Serializer], summary: str):
+    return extend_schema(
+        request=request,
+        responses=responses({200: PublicStatusSerializer}, PUBLIC_ERRORS),
+        auth=[],
+        summary=summary,
+        tags=["public"],
+    )
+
+
+class PublicStatusView(PublicAPIView):
+    @_public_schema(PublicLookupInSerializer, "The honest status page, by ticket + phone or token")
+    def post(self, request):
+        repair, _data = self.find()
+        return Response(PublicStatusSerializer(public.public_status(repair)).data)
+
+
+class PublicApproveView(PublicAPIView):
+    @_public_schema(PublicLookupInSerializer, "The customer approves the quote")
+    def post(self, request):
+        repair, _data = self.find()
+        services.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR)
+        return self.answer(repair.pk)
+
+
+class PublicDeclineView(PublicAPIView):
+    input_serializer = PublicDeclineInSerializer
+
+    @_public_schema(PublicDeclineInSerializer, "The customer declines the quote")
+    def post(self, request):
+        repair, data = self.find()
+        services.repair_decline(
+            repair=repair.pk, actor=CUSTOMER_ACTOR, reason=data.get("reason", "")
+        )
+        return self.answer(repair.pk)
+
+
+class PublicCourierReturnView(PublicAPIView):
+    input_serializer = PublicCourierInSerializer
+
+    @_public_schema(PublicCourierInSerializer, "The customer asks for courier return")
+    def post(self, request):
+        repair, data = self.find()
+        services.repair_request_courier_return(
+            repair=repair.pk,
+            actor=CUSTOMER_ACTOR,
+            recipient_name=data["recipient_name"],
+            address=data["address"],
+            phone=data.get("phone") or None,
+        )
+        return self.answer(repair.pk)

@@ -1,0 +1,195 @@
+"""Staff endpoints for repairs: list, detail, transitions, notes, calls, promises."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from service_center.api import (
+    BaseAPIView,
+    responses,
+    staff_center_id,
+)
+from service_center.errors import PermissionDenied
+from service_center.models import ServiceCenter
+from workflows import selectors, services
+from workflows.api.serializers import (
+    TRANSITION_INPUTS,
+    CallInSerializer,
+    CourierReturnInSerializer,
+    EmptyInSerializer,
+    EventSerializer,
+    IntakeInSerializer,
+    NoteInSerializer,
+    PromiseInSerializer,
+    PromiseSerializer,
+    RepairDetailSerializer,
+    RepairListItemSerializer,
+)
+from workflows.idempotency import idempotent
+from workflows.roles import actor_may
+
+# --- staff views ---------------------------------------------------------------------------------
+
+
+class RepairViewMixin:
+    def detail(self, ticket_number: str, status: int = 200) -> Response:
+        repair = selectors.repair_detail_get(user=self.request.user, ticket_number=ticket_number)
+        data = RepairDetailSerializer(repair, context=self.get_serializer_context()).data
+        return Response(data, status=status)
+
+    def repair_for(self, ticket_number: str, action: str):
+        """The repair (404 for another center's) once the user's role may do `action` on it."""
+        repair = selectors.repair_get_for_action(
+            user=self.request.user, ticket_number=ticket_number
+        )
+        if not actor_may(self.request.user, repair, action):
+            raise PermissionDenied(f"Your role may not {action.replace('_', ' ')} this repair.")
+        return repair
+
+
+_LIST_PARAMS = [
+    OpenApiParameter("state", OpenApiTypes.STR, description="A state, or several separated by ,"),
+    OpenApiParameter("technician", OpenApiTypes.STR, description="A username, `me` or `none`"),
+    OpenApiParameter(
+        "overdue", OpenApiTypes.BOOL, description="Only repairs with overdue promises"
+    ),
+]
+
+
+class RepairListView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        parameters=_LIST_PARAMS,
+        responses=responses({200: RepairListItemSerializer(many=True)}),
+        tags=["repairs"],
+    )
+    def get(self, request):
+        query = request.query_params
+        repairs = selectors.repair_list(
+            user=request.user,
+            state=query.get("state"),
+            technician=query.get("technician"),
+            overdue=query.get("overdue", "").lower() in ("true", "1", "yes"),
+        )
+        return self.paginated(repairs, RepairListItemSerializer)
+
+    @extend_schema(
+        request=IntakeInSerializer,
+        responses=responses({201: RepairDetailSerializer}),
+        tags=["repairs"],
+    )
+    @idempotent
+    def post(self, request):
+        center = ServiceCenter.objects.filter(pk=staff_center_id(request.user)).first()
+        if center is None:
+            raise PermissionDenied("Only staff of a service center take repairs in.")
+        repair = services.repair_intake(
+            center=center, actor=request.user, **self.input(IntakeInSerializer)
+        )
+        return self.detail(repair.ticket_number, status=201)
+
+
+class RepairDetailView(RepairViewMixin, BaseAPIView):
+    @extend_schema(responses=responses({200: RepairDetailSerializer}), tags=["repairs"])
+    def get(self, request, ticket_number: str):
+        return self.detail(ticket_number)
+
+
+class RepairTransitionView(RepairViewMixin, BaseAPIView):
+    transition_name = ""
+
+    @idempotent
+    def post(self, request, ticket_number: str):
+        name = self.transition_name
+        repair = self.repair_for(ticket_number, name)
+        data = self.input(TRANSITION_INPUTS[name])
+        services.repair_transition(repair=repair.pk, name=name, actor=request.user, data=data)
+        return self.detail(ticket_number)
+
+
+def transition_view(name: str):
+    """One view class per transition, so the schema shows each transition's own fields."""
+
+    @extend_schema(
+        request=TRANSITION_INPUTS[name],
+        responses=responses({200: RepairDetailSerializer}),
+        operation_id=f"repairs_transition_{name}",
+        description=f"Run `{name}`. 409 `transition_blocked` lists the blockers.",
+        tags=["transitions"],
+    )
+    def post(self, request, ticket_number: str):
+        return RepairTransitionView.post(self, request, ticket_number)
+
+    return type(
+        f"Repair{name.title().replace('_', '')}View",
+        (RepairTransitionView,),
+        {"transition_name": name, "post": post},
+    )
+
+
+class RepairNoteView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=NoteInSerializer, responses=responses({201: EventSerializer}), tags=["repairs"]
+    )
+    @idempotent
+    def post(self, request, ticket_number: str):
+        repair = self.repair_for(ticket_number, "add_note")
+        event = services.repair_add_note(
+            repair=repair.pk, actor=request.user, **self.input(NoteInSerializer)
+        )
+        return Response(EventSerializer(event).data, status=201)
+
+
+class RepairCallView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=CallInSerializer, responses=responses({201: EventSerializer}), tags=["repairs"]
+    )
+    @idempotent
+    def post(self, request, ticket_number: str):
+        repair = self.repair_for(ticket_number, "record_call")
+        event = services.repair_record_call(
+            repair=repair.pk, actor=request.user, **self.input(CallInSerializer)
+        )
+        return Response(EventSerializer(event).data, status=201)
+
+
+class RepairPromiseView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=PromiseInSerializer, responses=responses({201: PromiseSerializer}), tags=["repairs"]
+    )
+    @idempotent
+    def post(self, request, ticket_number: str):
+        repair = self.repair_for(ticket_number, "record_promise")
+        promise = services.repair_record_promise(
+            repair=repair.pk, actor=request.user, **self.input(PromiseInSerializer)
+        )
+        return Response(PromiseSerializer(promise).data, status=201)
+
+
+class RepairPromiseFulfilView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=EmptyInSerializer, responses=responses({200: PromiseSerializer}), tags=["repairs"]
+    )
+    @idempotent
+    def post(self, request, ticket_number: str, promise_id: int):
+        repair = self.repair_for(ticket_number, "fulfil_promise")
+        promise = services.repair_fulfil_promise(
+            repair=repair.pk, actor=request.user, promise_id=promise_id
+        )
+        return Response(PromiseSerializer(promise).data)
+
+
+class RepairCourierReturnView(RepairViewMixin, BaseAPIView):
+    @extend_schema(
+        request=CourierReturnInSerializer,
+        responses=responses({200: RepairDetailSerializer}),
+        tags=["repairs"],
+    )
+    @idempotent
+    def post(self, request, ticket_number: str):
+        repair = self.repair_for(ticket_number, "request_courier_return")
+        services.repair_request_courier_return(
+            repair=repair.pk, actor=request.user, **self.input(CourierReturnInSerializer)
+        )
+        return self.detail(ticket_number)
