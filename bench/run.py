@@ -154,6 +154,7 @@ def cpu_per_request(servers: list[Server], spec: dict) -> tuple[float, float]:
 def django_setup() -> None:
     os.environ["DATABASE_URL"] = DB_URL
     os.environ["REDIS_URL"] = REDIS_URL
+    os.environ["NOTIFICATION_BACKEND"] = "workflows.notify.LocmemBackend"  # keep stdout clean
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "service_center.settings")
     import django
 
