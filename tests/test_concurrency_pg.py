@@ -140,14 +140,11 @@ def test_a_double_click_on_hand_over_takes_the_payment_once(repaired, desk, mana
     assert RepairEvent.objects.filter(repair=repair, transition="hand_over").count() == 1
 
 
-@pytest.mark.parametrize("round_", range(3))
-def test_approval_online_and_a_decline_at_the_desk_at_once_leave_one_decision(
-    make_repair, desk, tech, center, battery, expired, round_
-):
+def _awaiting_approval(make_repair, desk, tech, center, battery, expired):
     stock(center, battery, 1)
     repair = make_repair(serial_number=expired.serial_number)
     s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
+    return s.repair_diagnose(
         repair=repair,
         actor=tech,
         findings="배터리",
@@ -155,14 +152,44 @@ def test_approval_online_and_a_decline_at_the_desk_at_once_leave_one_decision(
         labor_fee=10000,
     )
 
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_approvals_at_once_record_one(
+    make_repair, desk, tech, center, battery, expired, round_
+):
+    repair = _awaiting_approval(make_repair, desk, tech, center, battery, expired)
+
+    outcomes = race(
+        lambda: s.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR),
+        lambda: s.repair_approve(repair=repair.pk, actor=desk),
+    )
+
+    assert one_winner(outcomes).state == State.READY_TO_REPAIR
+    assert RepairEvent.objects.filter(repair=repair, transition="approve").count() == 1
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_approval_online_and_a_decline_at_the_desk_at_once_end_consistently(
+    make_repair, desk, tech, center, battery, expired, round_
+):
+    # A customer may withdraw until the work starts, so "approve, then decline" is a legal
+    # order; "decline, then approve" is not. Whatever the interleaving, the rows agree.
+    repair = _awaiting_approval(make_repair, desk, tech, center, battery, expired)
+
     outcomes = race(
         lambda: s.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR),
         lambda: s.repair_decline(repair=repair.pk, actor=desk, reason="고객 전화로 거절"),
     )
 
-    winner = one_winner(outcomes)
+    errors = [e for _, e in outcomes if e is not None]
+    assert all(isinstance(e, REFUSALS) for e in errors), [repr(e) for e in errors]
     repair = Repair.objects.get(pk=repair.pk)
-    assert repair.state == winner.state
-    assert repair.state in (State.READY_TO_REPAIR, State.DECLINED)
+    order = list(
+        RepairEvent.objects.filter(repair=repair, transition__in=["approve", "decline"])
+        .order_by("at", "id")
+        .values_list("transition", flat=True)
+    )
+    assert order in (["decline"], ["approve"], ["approve", "decline"])
+    assert repair.state == (State.DECLINED if order[-1] == "decline" else State.READY_TO_REPAIR)
     row = Stock.objects.get(center=center, part=battery)
     assert row.reserved == (1 if repair.state == State.READY_TO_REPAIR else 0)
