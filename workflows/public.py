@@ -21,11 +21,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 from rest_framework.throttling import BaseThrottle
 
 from service_center.errors import DomainError, NotFound, ValidationFailed
 from service_center.models import staff_name
-from workflows import gate, selectors, timeline
+from workflows import gate, public_cache, selectors, timeline
 from workflows.choices import COURIER_REQUEST_STATES, State
 from workflows.models import Repair
 
@@ -117,6 +118,16 @@ def public_find(
 ) -> Repair:
     """Who may see this repair: raises PublicThrottled (429), ValidationFailed (400) or the same
     NotFound for an unknown ticket, a wrong phone and a wrong token. Returns the full repair."""
+    repair_id = public_verify(
+        ip=ip, ticket_number=ticket_number, phone_last4=phone_last4, token=token
+    )
+    return selectors.repair_for_public(repair_id=repair_id)
+
+
+def public_verify(
+    *, ip: str, ticket_number: Any = None, phone_last4: Any = None, token: Any = None
+) -> int:
+    """`public_find` without loading the repair: one query, returns its id."""
     check_ip_rate(ip)
     if token not in (None, ""):
         if not isinstance(token, str) or len(token) > 64:
@@ -124,7 +135,7 @@ def public_find(
         found = selectors.repair_public_key(token=token)
         if found is None or not hmac.compare_digest(found.status_token.encode(), token.encode()):
             raise lookup_not_found()
-        return selectors.repair_for_public(repair_id=found.pk)
+        return found.pk
     ticket = clean_ticket_number(ticket_number)
     last4 = clean_last4(phone_last4)
     key = _claim_ticket_attempt(ticket)
@@ -136,7 +147,17 @@ def public_find(
     if found is None or not matches:
         raise lookup_not_found()
     _give_back(key)  # a right answer is not a guess
-    return selectors.repair_for_public(repair_id=found.pk)
+    return found.pk
+
+
+def public_status_data(repair_id: int, render: Any) -> dict[str, Any]:
+    """`render(public_status(repair))` from the shared cache, or computed and cached."""
+    cache_key = public_cache.key(repair_id, translation.get_language() or settings.LANGUAGE_CODE)
+    data = cache.get(cache_key)
+    if data is None:
+        data = render(public_status(selectors.repair_for_public(repair_id=repair_id)))
+        cache.set(cache_key, data, public_cache.TTL)
+    return data
 
 
 def public_status(repair: Repair) -> dict[str, Any]:

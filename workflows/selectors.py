@@ -61,7 +61,8 @@ def repair_detail_get(*, user: Any, ticket_number: str) -> Repair:
             "promises", queryset=Promise.objects.select_related("made_by").order_by("due_at", "id")
         ),
         Prefetch("events", queryset=RepairEvent.objects.order_by("at", "id")),
-        Prefetch("customer__repairs", queryset=others, to_attr="other_repairs"),
+        # The 20 most recent: enough to see a pattern, bounded for a customer with hundreds.
+        Prefetch("customer__repairs", queryset=others[:20], to_attr="other_repairs"),
     )
     repair = queryset.filter(ticket_number=ticket_number).first()
     if repair is None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -14,7 +16,7 @@ from service_center.api import (
     BaseAPIView,
     responses,
 )
-from workflows import public, selectors, services
+from workflows import public, services
 from workflows.api.serializers import (
     PublicCourierInSerializer,
     PublicDeclineInSerializer,
@@ -49,8 +51,11 @@ class PublicAPIView(BaseAPIView):
         return repair, data
 
     def answer(self, repair_id: int) -> Response:
-        repair = selectors.repair_for_public(repair_id=repair_id)
-        return Response(PublicStatusSerializer(public.public_status(repair)).data)
+        return Response(public.public_status_data(repair_id, _render))
+
+
+def _render(status: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(PublicStatusSerializer(status).data, cls=DjangoJSONEncoder))
 
 
 def _public_schema(request: type[serializers.Serializer], summary: str):
@@ -66,8 +71,14 @@ def _public_schema(request: type[serializers.Serializer], summary: str):
 class PublicStatusView(PublicAPIView):
     @_public_schema(PublicLookupInSerializer, "The honest status page, by ticket + phone or token")
     def post(self, request):
-        repair, _data = self.find()
-        return Response(PublicStatusSerializer(public.public_status(repair)).data)
+        data = self.input(self.input_serializer)
+        repair_id = public.public_verify(
+            ip=public.client_ip(self.request),
+            ticket_number=data.get("ticket_number"),
+            phone_last4=data.get("phone_last4"),
+            token=data.get("token"),
+        )
+        return self.answer(repair_id)
 
 
 class PublicApproveView(PublicAPIView):

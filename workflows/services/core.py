@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from service_center.errors import (
     PermissionDenied,
     TransitionBlocked,
 )
-from workflows import gate, notify
+from workflows import gate, notify, public_cache
 from workflows.choices import (
     ActorKind,
     EventKind,
@@ -107,6 +108,10 @@ def _event(
     to_state: str = "",
 ) -> RepairEvent:
     user = actor.user if actor.kind == ActorKind.STAFF else None
+    if customer_visible or kind == EventKind.TRANSITION:
+        # Now, and again after commit: a reader between the two may cache the old answer.
+        public_cache.forget(repair.pk)
+        transaction.on_commit(partial(public_cache.forget, repair.pk))
     return RepairEvent.objects.create(
         repair=repair,
         actor_kind=actor.kind if actor.kind in ActorKind.values else ActorKind.SYSTEM,
