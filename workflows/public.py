@@ -57,24 +57,47 @@ def client_ip(request: Any) -> str:
     return BaseThrottle().get_ident(request) or "unknown"
 
 
-def _incr(key: str, window: int) -> int:
-    """Atomic counter that expires `window` seconds after its first hit (Redis INCR keeps TTL)."""
+def _count(key: str, window: int) -> tuple[int, int]:
+    """Count one attempt in a window that starts at the first one: (attempts, seconds left).
+
+    On Redis: INCR, EXPIRE NX and TTL in one pipelined round trip. Elsewhere (the in-process
+    cache of a single-process install): add + incr, with the window start kept beside it.
+    """
+    client = _redis_client()
+    if client is not None:
+        full = cache.make_and_validate_key(key)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(full)
+        pipe.expire(full, window, nx=True)
+        pipe.ttl(full)
+        count, _set, left = pipe.execute()
+        return int(count), max(int(left), 1)
+    cache.add(key + ":t", time.time(), window)
     for _attempt in range(3):
         cache.add(key, 0, window)
         try:
-            return cache.incr(key)
+            count = cache.incr(key)
+            break
         except ValueError:  # expired between add and incr
             continue
-    return 1
+    else:
+        count = 1
+    started = cache.get(key + ":t") or time.time()
+    return count, max(window - int(time.time() - started), 1)
+
+
+def _redis_client() -> Any:
+    from service_center.cache import PooledRedisCache
+
+    return cache._cache.get_client(write=True) if isinstance(cache, PooledRedisCache) else None
 
 
 def check_ip_rate(ip: str) -> None:
     """At most PUBLIC_LOOKUP_RATE_PER_IP attempts in the minute after an address's first one."""
     key = "pub:ip:" + hashlib.sha256(ip.encode()).hexdigest()[:32]
-    cache.add(key + ":t", time.time(), IP_WINDOW)
-    if _incr(key, IP_WINDOW) > settings.PUBLIC_LOOKUP_RATE_PER_IP:
-        started = cache.get(key + ":t") or time.time()
-        raise PublicThrottled(IP_WINDOW - int(time.time() - started))
+    count, left = _count(key, IP_WINDOW)
+    if count > settings.PUBLIC_LOOKUP_RATE_PER_IP:
+        raise PublicThrottled(left)
 
 
 def _ticket_key(ticket_number: str) -> str:
@@ -84,10 +107,9 @@ def _ticket_key(ticket_number: str) -> str:
 def _claim_ticket_attempt(ticket_number: str) -> str:
     """Count one guess against the ticket; raise if it is locked. Returns the counter key."""
     key = _ticket_key(ticket_number)
-    cache.add(key + ":t", time.time(), TICKET_WINDOW)
-    if _incr(key, TICKET_WINDOW) > settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET:
-        started = cache.get(key + ":t") or time.time()
-        raise PublicThrottled(TICKET_WINDOW - int(time.time() - started))
+    count, left = _count(key, TICKET_WINDOW)
+    if count > settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET:
+        raise PublicThrottled(left)
     return key
 
 
