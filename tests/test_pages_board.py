@@ -68,3 +68,18 @@ def test_the_board_finds_a_repair_by_phone_or_ticket(client, desk, make_repair):
     both = client.get("/desk/", {"q": "010-1234"})
     assert both.status_code == 200
     assert one.ticket_number in both.content.decode()
+
+
+def test_a_long_column_shows_its_first_cards_and_says_how_many_there_are(
+    client, desk, make_repair
+):
+    from workflows.page_selectors import COLUMN_LIMIT
+
+    for i in range(COLUMN_LIMIT + 5):
+        make_repair(customer={"name": f"고객{i}", "phone": f"010-6666-{i:04d}"})
+    client.force_login(desk)
+    html = client.get("/desk/").content.decode()
+    column = html[html.index('class="column col-received"') :]
+    column = column[: column.index("</section>")]
+    assert column.count('<article class="rcard') == COLUMN_LIMIT
+    assert f'<span class="count">{COLUMN_LIMIT + 5}</span>' in column

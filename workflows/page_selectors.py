@@ -51,10 +51,13 @@ def _first_overdue(repair: Repair, now: dt.datetime) -> dt.datetime | None:
     return min(due) if due else None
 
 
+COLUMN_LIMIT = 30  # cards per board column (overdue first, then oldest)
+
+
 @dataclass
 class Board:
     overdue: list[Repair]
-    columns: list[tuple[str, str, list[Repair]]]  # (state, label, repairs)
+    columns: list[tuple[str, str, list[Repair], int]]  # (state, label, first cards, how many)
     results: list[Repair] | None = None  # a search
     query: str = ""
     total: int = 0
@@ -94,11 +97,12 @@ def desk_board(*, center_id: int, query: str = "") -> Board:
 
     repairs.sort(key=order)
     overdue = [r for r in repairs if r.overdue_since is not None]
-    columns = [
-        (state.value, state.label, [r for r in repairs if r.state == state])
-        for state in BOARD_STATES
-    ]
-    return Board(overdue=overdue, columns=columns, total=len(repairs))
+    columns = []
+    for state in BOARD_STATES:
+        in_state = [r for r in repairs if r.state == state]
+        # A column of hundreds helps nobody and costs a render each; the rest is a search away.
+        columns.append((state.value, state.label, in_state[:COLUMN_LIMIT], len(in_state)))
+    return Board(overdue=overdue[:COLUMN_LIMIT], columns=columns, total=len(repairs))
 
 
 def repair_page(*, ticket_number: str, center_id: int | None) -> Repair | None:

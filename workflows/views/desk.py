@@ -45,7 +45,7 @@ from workflows.views.common import (
 def desk_board(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:60]
     board = sel.desk_board(center_id=_center_id(request), query=query)
-    board.columns = [(st, staff_state_label(st), rs) for st, _label, rs in board.columns]
+    board.columns = [(st, staff_state_label(st), rs, n) for st, _label, rs, n in board.columns]
     if board.results is not None and len(board.results) == 1:
         return redirect("desk-repair", board.results[0].ticket_number)
     return render_staff(request, "desk/board.html", {"board": board, "query": query})
