@@ -70,9 +70,7 @@ def test_the_board_finds_a_repair_by_phone_or_ticket(client, desk, make_repair):
     assert one.ticket_number in both.content.decode()
 
 
-def test_a_long_column_shows_its_first_cards_and_says_how_many_there_are(
-    client, desk, make_repair
-):
+def test_a_long_column_shows_its_first_cards_and_says_how_many_there_are(client, desk, make_repair):
     from workflows.page_selectors import COLUMN_LIMIT
 
     for i in range(COLUMN_LIMIT + 5):
