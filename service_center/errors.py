@@ -54,7 +54,7 @@ class TransitionBlocked(DomainError):
     def __init__(self, blockers: list[dict[str, str]], transition: str = "") -> None:
         self.blockers = blockers
         self.transition = transition
-        detail = "; ".join(b["message"] for b in blockers) or "Transition not allowed."
+        detail = " ".join(b["message"] for b in blockers) or "Transition not allowed."
         super().__init__(str(detail), blockers=blockers)
 
 
