@@ -170,8 +170,13 @@ def _fill_in_order(center_id: int, stock: Stock, locked_repairs: set[int]) -> li
     )
     filled = []
     for reservation in queue:
-        if reservation.quantity > free or reservation.repair_id not in locked_repairs:
+        if reservation.quantity > free:
             break  # first come, first served: nobody overtakes the head of the queue
+        if reservation.repair_id not in locked_repairs:
+            # Its repair started waiting after we locked the waiting repairs; locking it now
+            # would break the lock order. Another pass, after this commit, locks it first.
+            allocate_after_commit(center_id=center_id, part_ids=[stock.part_id])
+            break
         free -= reservation.quantity
         filled.append(reservation)
     if filled:
