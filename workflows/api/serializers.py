@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from service_center.api import (
     BlockerSerializer,
+    PastRepairSerializer,
     ProductModelBriefSerializer,
 )
 from service_center.models import staff_name
@@ -99,14 +100,6 @@ class EventSerializer(serializers.Serializer):
         return timeline.event_label(event)
 
 
-class PastRepairBriefSerializer(serializers.Serializer):
-    ticket_number = serializers.CharField()
-    state = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    symptom = serializers.CharField()
-    product_model = ProductModelBriefSerializer(allow_null=True)
-
-
 class RepairListItemSerializer(serializers.Serializer):
     ticket_number = serializers.CharField()
     state = serializers.CharField()
@@ -160,7 +153,7 @@ class RepairDetailSerializer(RepairListItemSerializer):
     available_transitions = serializers.SerializerMethodField()
     promises = PromiseSerializer(many=True, source="promises.all")
     timeline = EventSerializer(many=True, source="events.all")
-    customer_repairs = PastRepairBriefSerializer(many=True, source="customer.other_repairs")
+    customer_repairs = PastRepairSerializer(many=True, source="customer.other_repairs")
     status_token = serializers.CharField()
     status_url = serializers.SerializerMethodField()
     version = serializers.IntegerField()
