@@ -92,25 +92,19 @@ def _redis_client() -> Any:
     return cache._cache.get_client(write=True) if isinstance(cache, PooledRedisCache) else None
 
 
+def _ip_key(ip: str) -> str:
+    return "pub:ip:" + hashlib.sha256(ip.encode()).hexdigest()[:32]
+
+
 def check_ip_rate(ip: str) -> None:
     """At most PUBLIC_LOOKUP_RATE_PER_IP attempts in the minute after an address's first one."""
-    key = "pub:ip:" + hashlib.sha256(ip.encode()).hexdigest()[:32]
-    count, left = _count(key, IP_WINDOW)
+    count, left = _count(_ip_key(ip), IP_WINDOW)
     if count > settings.PUBLIC_LOOKUP_RATE_PER_IP:
         raise PublicThrottled(left)
 
 
 def _ticket_key(ticket_number: str) -> str:
     return "pub:ticket:" + hashlib.sha256(ticket_number.encode()).hexdigest()[:32]
-
-
-def _claim_ticket_attempt(ticket_number: str) -> str:
-    """Count one guess against the ticket; raise if it is locked. Returns the counter key."""
-    key = _ticket_key(ticket_number)
-    count, left = _count(key, TICKET_WINDOW)
-    if count > settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET:
-        raise PublicThrottled(left)
-    return key
 
 
 def _give_back(key: str) -> None:
@@ -149,27 +143,74 @@ def public_find(
 def public_verify(
     *, ip: str, ticket_number: Any = None, phone_last4: Any = None, token: Any = None
 ) -> int:
-    """`public_find` without loading the repair: one query, returns its id."""
-    check_ip_rate(ip)
+    """`public_find` without loading the repair: returns its id. On Redis a repeat lookup
+    costs one pipelined round trip and no query."""
     if token not in (None, ""):
+        check_ip_rate(ip)
         if not isinstance(token, str) or len(token) > 64:
             raise lookup_not_found()
         found = selectors.repair_public_key(token=token)
         if found is None or not hmac.compare_digest(found.status_token.encode(), token.encode()):
             raise lookup_not_found()
         return found.pk
-    ticket = clean_ticket_number(ticket_number)
-    last4 = clean_last4(phone_last4)
-    key = _claim_ticket_attempt(ticket)
+    try:
+        ticket = clean_ticket_number(ticket_number)
+        last4 = clean_last4(phone_last4)
+    except ValidationFailed:
+        check_ip_rate(ip)  # bad input still counts against the address
+        raise
+    ticket_key = _ticket_key(ticket)
+    (ip_count, ip_left), (count, left), known = _count_and_recall(
+        _ip_key(ip), ticket_key, _known_key(ticket)
+    )
+    if ip_count > settings.PUBLIC_LOOKUP_RATE_PER_IP:
+        raise PublicThrottled(ip_left)
+    if count > settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET:
+        raise PublicThrottled(left)
+    if known is None:
+        known = _recall_ticket(ticket)
+    expected = known[1] if known else "----"
+    matches = hmac.compare_digest(expected.encode(), last4.encode())
+    if not known or not matches:
+        raise lookup_not_found()
+    _give_back(ticket_key)  # a right answer is not a guess
+    return known[0]
+
+
+KNOWN_TTL = 600  # ticket -> (repair id, last 4 digits); a changed phone is honoured within this
+
+
+def _known_key(ticket_number: str) -> str:
+    return "pub:known:" + hashlib.sha256(ticket_number.encode()).hexdigest()[:32]
+
+
+def _recall_ticket(ticket: str) -> tuple:
+    """(repair id, last 4 phone digits) of a ticket, or () if there is none. Unknown tickets are
+    remembered too, so a known and an unknown ticket cost the same on a repeat."""
     found = (
         selectors.repair_public_key(ticket_number=ticket) if _TICKET_SHAPE.match(ticket) else None
     )
-    expected = found.customer.phone_last4 if found is not None else "----"
-    matches = hmac.compare_digest(expected.encode(), last4.encode())
-    if found is None or not matches:
-        raise lookup_not_found()
-    _give_back(key)  # a right answer is not a guess
-    return found.pk
+    known = (found.pk, found.customer.phone_last4) if found is not None else ()
+    cache.set(_known_key(ticket), known, KNOWN_TTL)
+    return known
+
+
+def _count_and_recall(ip_key: str, ticket_key: str, known_key: str) -> tuple:
+    """Both throttle counters and the remembered ticket, in one Redis round trip when on Redis:
+    ((ip attempts, seconds left), (ticket attempts, seconds left), known or None)."""
+    client = _redis_client()
+    if client is None:
+        return _count(ip_key, IP_WINDOW), _count(ticket_key, TICKET_WINDOW), cache.get(known_key)
+    pipe = client.pipeline(transaction=False)
+    for key, window in ((ip_key, IP_WINDOW), (ticket_key, TICKET_WINDOW)):
+        full = cache.make_and_validate_key(key)
+        pipe.incr(full)
+        pipe.expire(full, window, nx=True)
+        pipe.ttl(full)
+    pipe.get(cache.make_and_validate_key(known_key))
+    ip_n, _a, ip_left, n, _b, left, raw = pipe.execute()
+    known = None if raw is None else cache._cache._serializer.loads(raw)
+    return (int(ip_n), max(int(ip_left), 1)), (int(n), max(int(left), 1)), known
 
 
 def public_status_data(repair_id: int, render: Any) -> dict[str, Any]:
