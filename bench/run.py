@@ -38,8 +38,9 @@ def say(name: str, value) -> None:
 # --- load generator (runs as a separate process: `bench/run.py --load SPEC`) -----------------
 
 
-def _request(conn: http.client.HTTPConnection, spec: dict) -> int:
-    body = json.dumps(spec["json"]).encode() if spec.get("json") is not None else None
+def _request(conn: http.client.HTTPConnection, spec: dict, payload: object = None) -> int:
+    payload = spec.get("json") if payload is None else payload
+    body = json.dumps(payload).encode() if payload is not None else None
     headers = dict(spec.get("headers", {}))
     if body is not None:
         headers["Content-Type"] = "application/json"
@@ -61,10 +62,12 @@ def load_main(spec_json: str) -> None:
     def worker(index: int) -> None:
         port = ports[index % len(ports)]
         local_lat, local_status = [], {}
-        for _ in range(per_thread):
+        bodies = spec.get("json_list")
+        for i in range(per_thread):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            body = bodies[(index * per_thread + i) % len(bodies)] if bodies else None
             started = time.perf_counter()
-            status = _request(conn, spec)
+            status = _request(conn, spec, body)
             local_lat.append(time.perf_counter() - started)
             local_status[status] = local_status.get(status, 0) + 1
             conn.close()
@@ -409,7 +412,7 @@ def main() -> None:
         say("repair_list_1000_vs_bare", f"{result['ratios']['repair_list_1000']:.3f}")
         for name, rate in result["rates"].items():
             say(f"{name}_requests_per_second", f"{rate:.0f}")
-        lat_10k = latency_median(status_spec, [8601])
+        lat_10k = cold_latency_median(sample_tickets(bm["center"], set()), [8601])
     finally:
         server.stop()
 
@@ -426,7 +429,7 @@ def main() -> None:
     connections.close_all()
     server = Server(8601, server_env())
     try:
-        lat_big = latency_median(status_spec, [8601])
+        lat_big = cold_latency_median(sample_tickets(bm["center"], used_tickets), [8601])
     finally:
         server.stop()
     say(
@@ -440,11 +443,36 @@ def main() -> None:
     print("bench: done", flush=True)
 
 
-def latency_median(spec: dict, ports: list[int]) -> float:
-    run_load({**spec, "requests": 50, "concurrency": 1, "ports": ports})  # warm
+used_tickets: set[str] = set()
+
+
+def sample_tickets(center, exclude: set[str]) -> list[str]:
+    """650 random tickets of the bulk-loaded center that were not looked up before."""
+    from workflows.models import Repair
+
+    picked = list(
+        Repair.objects.filter(center=center)
+        .exclude(ticket_number__in=exclude)
+        .order_by("?")
+        .values_list("ticket_number", flat=True)[:650]
+    )
+    used_tickets.update(picked)
+    return picked
+
+
+def cold_latency_median(tickets: list[str], ports: list[int]) -> float:
+    """Median latency of status lookups of tickets nobody looked up before: every one misses the
+    caches and goes to the database, which is what the table size can slow down."""
+    bodies = [{"ticket_number": t, "phone_last4": PHONE[-4:]} for t in tickets]
+    base = {"method": "POST", "path": "/api/v1/public/status/", "concurrency": 1, "ports": ports}
+    run_load({**base, "json_list": bodies[:50], "requests": 50})  # warm the worker, not the data
     medians = []
-    for _ in range(3):
-        result = run_load({**spec, "requests": 200, "concurrency": 1, "ports": ports})
+    for r in range(3):
+        result = run_load(
+            {**base, "json_list": bodies[50 + r * 200 : 250 + r * 200], "requests": 200}
+        )
+        if result["statuses"] != {"200": 200}:
+            raise RuntimeError(f"cold lookups answered {result['statuses']}")
         medians.append(statistics.median(result["latencies"]))
     return statistics.median(medians)
 
