@@ -7,6 +7,7 @@ process and `deliver_notifications`, never send the same row twice.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import logging
 import sys
@@ -25,11 +26,11 @@ log = logging.getLogger(__name__)
 STALE_CLAIM = dt.timedelta(minutes=10)
 
 
-class BaseBackend:
+class BaseBackend(abc.ABC):
     """Send one message. Raise to report failure; the row is retried up to the attempt limit."""
 
-    def send(self, notification: Notification) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def send(self, notification: Notification) -> None: ...
 
 
 class ConsoleBackend(BaseBackend):
