@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.privacy import mask_address, mask_name
 from service_center.errors import DomainError, ValidationFailed
 from service_center.views import (
     error_messages,
@@ -117,6 +118,15 @@ def _status_context(repair: Repair, **extra: Any) -> dict[str, Any]:
         "quote_lines": [r for r in repair.reservations.all() if r.status != "released"],
         "can_decide": approvable and repair.coverage != Coverage.WARRANTY,
         "approve_blockers": gate.transition_blockers(repair, "approve") if approvable else [],
+        # Never the full name or address on a public page: masked, and the form starts empty.
+        "courier_to": {
+            "name": mask_name(repair.courier_recipient),
+            "address": mask_address(repair.courier_address),
+        },
+        "courier_hint": {
+            "name": mask_name(repair.courier_recipient or repair.customer.name),
+            "address": mask_address(repair.courier_address or repair.customer.address),
+        },
         "errors": {},
         "values": {},
         "failed": "",
