@@ -11,12 +11,19 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 
 class Part(models.Model):
-    part_number = models.CharField(max_length=40, unique=True)
-    name = models.CharField(max_length=120)
-    unit_price = models.PositiveIntegerField(help_text=_("KRW"))
+    part_number = models.CharField(max_length=40, unique=True, verbose_name=_("part number"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    unit_price = models.PositiveIntegerField(help_text=_("KRW"), verbose_name=_("unit price"))
     compatible_models = models.ManyToManyField(
-        "service_center.ProductModel", related_name="parts", blank=True
+        "service_center.ProductModel",
+        related_name="parts",
+        blank=True,
+        verbose_name=_("compatible models"),
     )
+
+    class Meta:
+        verbose_name = _("part")
+        verbose_name_plural = _("parts")
 
     def __str__(self) -> str:
         return f"{self.part_number} {self.name}"
@@ -30,13 +37,20 @@ class Stock(models.Model):
     """
 
     center = models.ForeignKey(
-        "service_center.ServiceCenter", on_delete=models.PROTECT, related_name="stock"
+        "service_center.ServiceCenter",
+        on_delete=models.PROTECT,
+        related_name="stock",
+        verbose_name=_("service center"),
     )
-    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="stock")
-    on_hand = models.PositiveIntegerField(default=0)
-    reserved = models.PositiveIntegerField(default=0)
+    part = models.ForeignKey(
+        Part, on_delete=models.PROTECT, related_name="stock", verbose_name=_("part")
+    )
+    on_hand = models.PositiveIntegerField(default=0, verbose_name=_("units on hand"))
+    reserved = models.PositiveIntegerField(default=0, verbose_name=_("units reserved"))
 
     class Meta:
+        verbose_name = _("stock")
+        verbose_name_plural = _("stock")
         constraints = [
             models.UniqueConstraint(
                 fields=["center", "part"], name="stock_one_row_per_center_part"
@@ -68,21 +82,36 @@ class ReservationStatus(models.TextChoices):
 
 class Reservation(models.Model):
     repair = models.ForeignKey(
-        "workflows.Repair", on_delete=models.CASCADE, related_name="reservations"
+        "workflows.Repair",
+        on_delete=models.CASCADE,
+        related_name="reservations",
+        verbose_name=_("repair"),
     )
     center = models.ForeignKey(
-        "service_center.ServiceCenter", on_delete=models.PROTECT, related_name="+"
+        "service_center.ServiceCenter",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("service center"),
     )
-    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="reservations")
-    quantity = models.PositiveIntegerField()
-    unit_price = models.PositiveIntegerField(help_text=_("Price quoted, KRW"))
+    part = models.ForeignKey(
+        Part, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("part")
+    )
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
+    unit_price = models.PositiveIntegerField(
+        help_text=_("Price quoted, KRW"), verbose_name=_("unit price")
+    )
     status = models.CharField(
-        max_length=10, choices=ReservationStatus.choices, default=ReservationStatus.WAITING
+        max_length=10,
+        choices=ReservationStatus.choices,
+        default=ReservationStatus.WAITING,
+        verbose_name=_("status"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("parts reservation")
+        verbose_name_plural = _("parts reservations")
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(
@@ -115,22 +144,37 @@ class PartsOrderState(models.TextChoices):
 
 class PartsOrder(ConcurrentTransitionMixin, models.Model):
     center = models.ForeignKey(
-        "service_center.ServiceCenter", on_delete=models.PROTECT, related_name="parts_orders"
+        "service_center.ServiceCenter",
+        on_delete=models.PROTECT,
+        related_name="parts_orders",
+        verbose_name=_("service center"),
     )
     state = FSMField(
-        choices=PartsOrderState.choices, default=PartsOrderState.REQUESTED, protected=True
+        choices=PartsOrderState.choices,
+        default=PartsOrderState.REQUESTED,
+        protected=True,
+        verbose_name=_("state"),
     )
-    carrier = models.CharField(max_length=60, blank=True)
-    tracking_number = models.CharField(max_length=60, blank=True)
-    eta = models.DateField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    carrier = models.CharField(max_length=60, blank=True, verbose_name=_("carrier"))
+    tracking_number = models.CharField(max_length=60, blank=True, verbose_name=_("tracking number"))
+    eta = models.DateField(null=True, blank=True, verbose_name=_("expected arrival"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    received_at = models.DateTimeField(null=True, blank=True)
-    cancel_reason = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True, verbose_name=_("received at"))
+    cancel_reason = models.CharField(
+        max_length=300, blank=True, verbose_name=_("reason for cancelling")
+    )
 
     class Meta:
+        verbose_name = _("parts order")
+        verbose_name_plural = _("parts orders")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -158,19 +202,26 @@ class PartsOrder(ConcurrentTransitionMixin, models.Model):
 
 
 class PartsOrderLine(models.Model):
-    order = models.ForeignKey(PartsOrder, on_delete=models.CASCADE, related_name="lines")
-    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="+")
-    quantity = models.PositiveIntegerField()
-    quantity_received = models.PositiveIntegerField(default=0)
+    order = models.ForeignKey(
+        PartsOrder, on_delete=models.CASCADE, related_name="lines", verbose_name=_("parts order")
+    )
+    part = models.ForeignKey(
+        Part, on_delete=models.PROTECT, related_name="+", verbose_name=_("part")
+    )
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
+    quantity_received = models.PositiveIntegerField(default=0, verbose_name=_("quantity received"))
     repair = models.ForeignKey(
         "workflows.Repair",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="parts_order_lines",
+        verbose_name=_("for repair"),
     )
 
     class Meta:
+        verbose_name = _("parts order line")
+        verbose_name_plural = _("parts order lines")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(

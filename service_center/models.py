@@ -20,14 +20,19 @@ class Role(models.TextChoices):
 
 
 class ServiceCenter(models.Model):
-    code = models.CharField(max_length=8, unique=True)
-    name = models.CharField(max_length=120)
-    address = models.CharField(max_length=300, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    code = models.CharField(max_length=8, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    address = models.CharField(max_length=300, blank=True, verbose_name=_("address"))
+    phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
     requires_deposit_for_ordered_parts = models.BooleanField(
         default=False,
         help_text=_("Ask for a deposit equal to the ordered parts' price before ordering parts."),
+        verbose_name=_("deposit for ordered parts"),
     )
+
+    class Meta:
+        verbose_name = _("service center")
+        verbose_name_plural = _("service centers")
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -37,11 +42,23 @@ class StaffProfile(models.Model):
     """Each staff member belongs to one center; the role is a Django group of the same name."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_profile",
+        verbose_name=_("user account"),
     )
-    center = models.ForeignKey(ServiceCenter, on_delete=models.PROTECT, related_name="staff")
-    display_name = models.CharField(max_length=80, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    center = models.ForeignKey(
+        ServiceCenter,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        verbose_name=_("service center"),
+    )
+    display_name = models.CharField(max_length=80, blank=True, verbose_name=_("display name"))
+    phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
 
     def __str__(self) -> str:
         return self.display_name or self.user.get_username()
@@ -58,12 +75,21 @@ def staff_name(user) -> str:
 
 class Customer(models.Model):
     # Never a national ID: customers are found by phone and by ticket number + last 4 digits.
-    center = models.ForeignKey(ServiceCenter, on_delete=models.PROTECT, related_name="customers")
-    name = models.CharField(max_length=120)
-    phone = PhoneNumberField(db_index=True)
-    email = models.EmailField(blank=True)
-    address = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    center = models.ForeignKey(
+        ServiceCenter,
+        on_delete=models.PROTECT,
+        related_name="customers",
+        verbose_name=_("service center"),
+    )
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    phone = PhoneNumberField(db_index=True, verbose_name=_("phone"))
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    address = models.CharField(max_length=300, blank=True, verbose_name=_("address"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("registered at"))
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
 
     def __str__(self) -> str:
         return f"{self.name} ({mask_phone(str(self.phone))})"
@@ -100,10 +126,16 @@ def mask_phone(phone) -> str:
 
 
 class ProductModel(models.Model):
-    code = models.CharField(max_length=40, unique=True)
-    name = models.CharField(max_length=120)
-    category = models.CharField(max_length=60, blank=True)
-    warranty_months = models.PositiveSmallIntegerField(default=12)
+    code = models.CharField(max_length=40, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    category = models.CharField(max_length=60, blank=True, verbose_name=_("category"))
+    warranty_months = models.PositiveSmallIntegerField(
+        default=12, verbose_name=_("warranty (months)")
+    )
+
+    class Meta:
+        verbose_name = _("product model")
+        verbose_name_plural = _("product models")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -167,15 +199,31 @@ def add_months(day: dt.date, months: int) -> dt.date:
 class Device(models.Model):
     """The serial registry: what the manufacturer sold, through which channel, and when."""
 
-    serial_number = models.CharField(max_length=SERIAL_MAX_LENGTH, unique=True)
-    product_model = models.ForeignKey(ProductModel, on_delete=models.PROTECT, related_name="+")
-    purchase_date = models.DateField()
-    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OFFICIAL)
+    serial_number = models.CharField(
+        max_length=SERIAL_MAX_LENGTH, unique=True, verbose_name=_("serial number")
+    )
+    product_model = models.ForeignKey(
+        ProductModel, on_delete=models.PROTECT, related_name="+", verbose_name=_("product model")
+    )
+    purchase_date = models.DateField(verbose_name=_("purchase date"))
+    channel = models.CharField(
+        max_length=20,
+        choices=Channel.choices,
+        default=Channel.OFFICIAL,
+        verbose_name=_("sales channel"),
+    )
     owner = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="devices",
+        verbose_name=_("registered owner"),
     )
 
     class Meta:
+        verbose_name = _("registered device")
+        verbose_name_plural = _("serial registry")
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(serial_number=""), name="device_serial_not_empty"

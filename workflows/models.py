@@ -71,13 +71,21 @@ def _t(name: str, **kwargs):
 
 
 class Repair(ConcurrentTransitionMixin, models.Model):
-    ticket_number = models.CharField(max_length=24, unique=True)
-    status_token = models.CharField(max_length=32, unique=True, default=new_status_token)
+    ticket_number = models.CharField(max_length=24, unique=True, verbose_name=_("ticket number"))
+    status_token = models.CharField(
+        max_length=32, unique=True, default=new_status_token, verbose_name=_("status link token")
+    )
     center = models.ForeignKey(
-        "service_center.ServiceCenter", on_delete=models.PROTECT, related_name="repairs"
+        "service_center.ServiceCenter",
+        on_delete=models.PROTECT,
+        related_name="repairs",
+        verbose_name=_("service center"),
     )
     customer = models.ForeignKey(
-        "service_center.Customer", on_delete=models.PROTECT, related_name="repairs"
+        "service_center.Customer",
+        on_delete=models.PROTECT,
+        related_name="repairs",
+        verbose_name=_("customer"),
     )
     device = models.ForeignKey(
         "service_center.Device",
@@ -85,43 +93,72 @@ class Repair(ConcurrentTransitionMixin, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="repairs",
+        verbose_name=_("registered device"),
     )
-    reported_serial = models.CharField(max_length=40, blank=True)
-    checked_in_serial = models.CharField(max_length=40, blank=True)
-    serial_mismatch = models.BooleanField(default=False)
+    reported_serial = models.CharField(
+        max_length=40, blank=True, verbose_name=_("serial given by the customer")
+    )
+    checked_in_serial = models.CharField(
+        max_length=40, blank=True, verbose_name=_("serial checked at drop-off")
+    )
+    serial_mismatch = models.BooleanField(default=False, verbose_name=_("serial differs"))
     product_model = models.ForeignKey(
         "service_center.ProductModel",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="repairs",
+        verbose_name=_("product model"),
     )
-    symptom = models.TextField(max_length=2000)
-    accessories = models.CharField(max_length=300, blank=True)
+    symptom = models.TextField(max_length=2000, verbose_name=_("symptom"))
+    accessories = models.CharField(
+        max_length=300, blank=True, verbose_name=_("accessories received")
+    )
     intake_channel = models.CharField(
-        max_length=10, choices=IntakeChannel.choices, default=IntakeChannel.WALK_IN
+        max_length=10,
+        choices=IntakeChannel.choices,
+        default=IntakeChannel.WALK_IN,
+        verbose_name=_("intake channel"),
     )
-    device_in_shop = models.BooleanField(default=True)
+    device_in_shop = models.BooleanField(default=True, verbose_name=_("device in the shop"))
     return_method = models.CharField(
-        max_length=10, choices=ReturnMethod.choices, default=ReturnMethod.PICKUP
+        max_length=10,
+        choices=ReturnMethod.choices,
+        default=ReturnMethod.PICKUP,
+        verbose_name=_("return method"),
     )
-    courier_recipient = models.CharField(max_length=120, blank=True)
-    courier_address = models.CharField(max_length=300, blank=True)
-    courier_phone = models.CharField(max_length=40, blank=True)
-    language = models.CharField(max_length=8, default="ko")
+    courier_recipient = models.CharField(
+        max_length=120, blank=True, verbose_name=_("courier recipient")
+    )
+    courier_address = models.CharField(
+        max_length=300, blank=True, verbose_name=_("courier address")
+    )
+    courier_phone = models.CharField(max_length=40, blank=True, verbose_name=_("courier phone"))
+    language = models.CharField(max_length=8, default="ko", verbose_name=_("language"))
 
     coverage = models.CharField(
-        max_length=12, choices=Coverage.choices, default=Coverage.UNDETERMINED
+        max_length=12,
+        choices=Coverage.choices,
+        default=Coverage.UNDETERMINED,
+        verbose_name=_("coverage"),
     )
-    coverage_reason = models.CharField(max_length=300, blank=True)
+    coverage_reason = models.CharField(
+        max_length=300, blank=True, verbose_name=_("coverage reason")
+    )
 
-    findings = models.TextField(max_length=4000, blank=True)
-    labor_fee = models.PositiveIntegerField(null=True, blank=True, help_text=_("KRW"))
-    quote_approved_at = models.DateTimeField(null=True, blank=True)
-    quote_approved_by = models.CharField(max_length=20, blank=True)  # "customer" or a username
-    deposit_required = models.PositiveIntegerField(default=0)
-    deposit_paid = models.PositiveIntegerField(default=0)
-    amount_paid = models.PositiveIntegerField(default=0)
+    findings = models.TextField(max_length=4000, blank=True, verbose_name=_("findings"))
+    labor_fee = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("KRW"), verbose_name=_("labor fee")
+    )
+    quote_approved_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("quote approved at")
+    )
+    quote_approved_by = models.CharField(
+        max_length=20, blank=True, verbose_name=_("quote approved by")
+    )  # "customer" or a username
+    deposit_required = models.PositiveIntegerField(default=0, verbose_name=_("deposit required"))
+    deposit_paid = models.PositiveIntegerField(default=0, verbose_name=_("deposit paid"))
+    amount_paid = models.PositiveIntegerField(default=0, verbose_name=_("amount paid"))
 
     technician = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -129,27 +166,49 @@ class Repair(ConcurrentTransitionMixin, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="owned_repairs",
+        verbose_name=_("technician"),
     )
-    state = FSMField(choices=State.choices, default=State.RECEIVED, protected=True, db_index=True)
-    version = models.PositiveIntegerField(default=0)
+    state = FSMField(
+        choices=State.choices,
+        default=State.RECEIVED,
+        protected=True,
+        db_index=True,
+        verbose_name=_("state"),
+    )
+    version = models.PositiveIntegerField(default=0, verbose_name=_("version"))
 
-    invited_at = models.DateTimeField(null=True, blank=True)
-    promised_price = models.PositiveIntegerField(null=True, blank=True)
-    promised_ready_by = models.DateTimeField(null=True, blank=True)
-    work_notes = models.TextField(max_length=4000, blank=True)
-    outcome_reason = models.CharField(max_length=500, blank=True)  # decline / unrepairable / cancel
-    carrier = models.CharField(max_length=60, blank=True)
-    tracking_number = models.CharField(max_length=60, blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True, verbose_name=_("invited at"))
+    promised_price = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("promised price")
+    )
+    promised_ready_by = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("promised ready by")
+    )
+    work_notes = models.TextField(max_length=4000, blank=True, verbose_name=_("work notes"))
+    outcome_reason = models.CharField(
+        max_length=500, blank=True, verbose_name=_("reason (decline, unrepairable, cancel)")
+    )  # decline / unrepairable / cancel
+    carrier = models.CharField(max_length=60, blank=True, verbose_name=_("carrier"))
+    tracking_number = models.CharField(max_length=60, blank=True, verbose_name=_("tracking number"))
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
 
     class Meta:
+        verbose_name = _("repair")
+        verbose_name_plural = _("repairs")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["center", "state"], name="repair_center_state")]
 
@@ -308,22 +367,33 @@ TRANSITION_NAMES = list(gate.TRANSITION_CHECKS)
 class RepairEvent(models.Model):
     """The timeline: every transition, note, call, promise, payment and message, in order."""
 
-    repair = models.ForeignKey(Repair, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(default=timezone.now)
-    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    repair = models.ForeignKey(
+        Repair, on_delete=models.CASCADE, related_name="events", verbose_name=_("repair")
     )
-    actor_name = models.CharField(max_length=120, blank=True)
-    kind = models.CharField(max_length=20, choices=EventKind.choices)
-    transition = models.CharField(max_length=40, blank=True)
-    from_state = models.CharField(max_length=20, blank=True)
-    to_state = models.CharField(max_length=20, blank=True)
-    customer_visible = models.BooleanField(default=False)
-    text = models.TextField(max_length=4000, blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("time"))
+    actor_kind = models.CharField(
+        max_length=10, choices=ActorKind.choices, verbose_name=_("actor kind")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_name = models.CharField(max_length=120, blank=True, verbose_name=_("actor name"))
+    kind = models.CharField(max_length=20, choices=EventKind.choices, verbose_name=_("kind"))
+    transition = models.CharField(max_length=40, blank=True, verbose_name=_("transition"))
+    from_state = models.CharField(max_length=20, blank=True, verbose_name=_("from state"))
+    to_state = models.CharField(max_length=20, blank=True, verbose_name=_("to state"))
+    customer_visible = models.BooleanField(default=False, verbose_name=_("customer sees it"))
+    text = models.TextField(max_length=4000, blank=True, verbose_name=_("text"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
 
     class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["repair", "at", "id"], name="event_repair_at")]
 
@@ -332,20 +402,34 @@ class RepairEvent(models.Model):
 
 
 class Promise(models.Model):
-    repair = models.ForeignKey(Repair, on_delete=models.CASCADE, related_name="promises")
-    kind = models.CharField(max_length=10, choices=PromiseKind.choices)
-    due_at = models.DateTimeField()
-    note = models.CharField(max_length=300, blank=True)
-    made_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    repair = models.ForeignKey(
+        Repair, on_delete=models.CASCADE, related_name="promises", verbose_name=_("repair")
     )
-    made_at = models.DateTimeField(default=timezone.now)
-    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=10, choices=PromiseKind.choices, verbose_name=_("kind"))
+    due_at = models.DateTimeField(verbose_name=_("due at"))
+    note = models.CharField(max_length=300, blank=True, verbose_name=_("note"))
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("made by"),
+    )
+    made_at = models.DateTimeField(default=timezone.now, verbose_name=_("made at"))
+    fulfilled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("fulfilled at"))
     fulfilled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("fulfilled by"),
     )
 
     class Meta:
+        verbose_name = _("promise")
+        verbose_name_plural = _("promises")
         ordering = ["due_at", "id"]
         indexes = [
             models.Index(
@@ -364,24 +448,36 @@ class Promise(models.Model):
 class Notification(models.Model):
     """Outbox row, written in the transition's transaction and delivered after commit."""
 
-    repair = models.ForeignKey(Repair, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    repair = models.ForeignKey(
+        Repair, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("repair")
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices, verbose_name=_("kind"))
     channel = models.CharField(
-        max_length=8, choices=NotificationChannel.choices, default=NotificationChannel.SMS
+        max_length=8,
+        choices=NotificationChannel.choices,
+        default=NotificationChannel.SMS,
+        verbose_name=_("message channel"),
     )
-    recipient = models.CharField(max_length=200)
-    body = models.TextField(max_length=2000)
+    recipient = models.CharField(max_length=200, verbose_name=_("recipient"))
+    body = models.TextField(max_length=2000, verbose_name=_("message"))
     status = models.CharField(
-        max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+        max_length=8,
+        choices=NotificationStatus.choices,
+        default=NotificationStatus.PENDING,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    idempotency_key = models.CharField(max_length=120, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    idempotency_key = models.CharField(
+        max_length=120, unique=True, verbose_name=_("idempotency key")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(
