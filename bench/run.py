@@ -158,6 +158,7 @@ def django_setup() -> None:
     os.environ["DATABASE_URL"] = DB_URL
     os.environ["REDIS_URL"] = REDIS_URL
     os.environ["NOTIFICATION_BACKEND"] = "workflows.notify.LocmemBackend"  # keep stdout clean
+    os.environ.setdefault("SECRET_KEY", "bench-only-key-7d1e4b9a0c3f5e8a2b6d")  # DEBUG is off
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "service_center.settings")
     import django
 

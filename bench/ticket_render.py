@@ -35,6 +35,7 @@ def say(name: str, value) -> None:
 
 def django_setup(db_path: str) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ.setdefault("SECRET_KEY", "bench-only-key-7d1e4b9a0c3f5e8a2b6d")  # DEBUG is off
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "service_center.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django

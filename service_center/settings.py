@@ -5,9 +5,11 @@ CACHE_URL) points the shared cache, and with it the public throttles, at Redis.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,15 +20,44 @@ def env_str(name: str, default: str = "") -> str:
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    """1/0, true/false, yes/no, on/off; unset or empty is the default; anything else refuses to
+    start (a typo such as DEBUG=ture must not quietly mean "off")."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={os.environ[name]!r} is not a yes/no value: set {name} to 1 or 0 "
+        "(true/false, yes/no and on/off are understood too)."
+    )
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+
+
+def env_proxy_ssl_header(name: str, default: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto,https` (Django's `HTTP_X_FORWARDED_PROTO,https` works too): a request
+    is HTTPS when that header has that value. Empty, 0 or off: no such header is trusted."""
+    raw = os.environ.get(name, default).strip()
+    if raw.lower() in {"", "0", "off", "false", "no", "none"}:
+        return None
+    header, _, value = (part.strip() for part in raw.partition(","))
+    if not header or not value or "," in value:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a header and a value: use e.g. X-Forwarded-Proto,https"
+        )
+    header = header.upper().replace("-", "_")
+    return (header if header.startswith("HTTP_") else f"HTTP_{header}", value)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -34,14 +65,20 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        raise RuntimeError("SECRET_KEY must be set in production")
-    # A development key: fine on a laptop, never behind a load balancer (see README).
-    SECRET_KEY = "dev-insecure-repair-desk-key-change-me-0123456789abcdef"
+# The development key works only with DEBUG on (`make run` sets DEBUG=1). Without DEBUG the
+# server refuses to start rather than sign sessions and status links with a key in the source.
+DEV_SECRET_KEY = "dev-insecure-repair-desk-key-change-me-0123456789abcdef"
+SECRET_KEY = env_str("SECRET_KEY", "").strip() or (DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", DEV_SECRET_KEY):
+    problem = "is not set" if not SECRET_KEY else "is the built-in development key"
+    raise ImproperlyConfigured(
+        f"SECRET_KEY {problem} and DEBUG is off. Set the SECRET_KEY environment variable to a"
+        " long random value, the same on every app server (python3 -c 'import secrets;"
+        " print(secrets.token_urlsafe(50))'), or set DEBUG=1 on a development machine."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+CSRF_FAILURE_VIEW = "workflows.api_errors.csrf_failure"
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -57,6 +94,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
+    "axes",
     "service_center",
     "parts",
     "workflows",
@@ -64,6 +102,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.RejectControlCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -72,6 +111,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out sign-in into the 429 page/JSON (service_center/signin.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "service_center.urls"
@@ -124,6 +165,23 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+AUTHENTICATION_BACKENDS = [
+    "service_center.signin.LockoutBackend",  # refuses a locked-out client before any password
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in lock-out on /login/, /admin/login/ and the token endpoint: django-axes with our handler
+# (two limits), counters in the default cache (Redis with REDIS_URL). See service_center/signin.py.
+AXES_HANDLER = "service_center.signin.SignInLockout"
+AXES_FAILURE_LIMIT = max(env_int("SIGNIN_FAILURES_PER_USER", 5), 1)  # per (username, address)
+SIGNIN_FAILURES_PER_ADDRESS = max(env_int("SIGNIN_FAILURES_PER_ADDRESS", 20), 1)
+AXES_COOLOFF_TIME = timedelta(minutes=max(env_int("SIGNIN_LOCKOUT_MINUTES", 15), 1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "core.net.client_address"
+AXES_LOCKOUT_CALLABLE = "service_center.signin.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the wait shown is the wait there is
+AXES_ENABLE_ADMIN = False  # attempts are in the cache, not in axes' tables
+AXES_VERBOSE = False
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "ko")
@@ -171,7 +229,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "workflows.api_errors.exception_handler",
-    "NUM_PROXIES": NUM_PROXIES or None,
+    # 0 means "ignore X-Forwarded-For" to DRF too (None would trust it); core.net decides ours.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Repair desk API",
@@ -184,8 +243,18 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# --- Security headers when served over HTTPS ------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES else None
+# --- HTTPS (README "Production settings") -----------------------------------------------------
+# Behind a TLS-terminating proxy the scheme comes from its header; by default the usual one is
+# trusted only when there is a proxy (NUM_PROXIES > 0) to set it.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header(
+    "SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto,https" if NUM_PROXIES else ""
+)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# The load balancer's health checks may come over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
