@@ -13,7 +13,8 @@ from tests.conftest import stock
 from tests.test_api_support import *  # noqa: F403 - the API fixtures
 from tests.test_api_support import client_for, get, post, transition
 from workflows import services as s
-from workflows.roles import DESK, MANAGER, OWNER, TRANSITION_ACTORS
+from workflows.registry import STAFF_TRANSITIONS, TRANSITIONS
+from workflows.roles import DESK, MANAGER, OWNER
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def _setup(name, make_repair, desk, tech, in_warranty):
 
 
 def _allowed(persona: str, name: str) -> bool:
-    actors = TRANSITION_ACTORS[name]
+    actors = TRANSITIONS[name].roles
     return (
         (persona == "desk" and DESK in actors)
         or (persona == "manager" and MANAGER in actors)
@@ -104,7 +105,7 @@ DENIED = {"anonymous": 401, "foreign": 404}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("name", list(s.TRANSITION_SERVICES))
+@pytest.mark.parametrize("name", STAFF_TRANSITIONS)
 def test_transition_is_open_exactly_to_its_roles(
     name, persona, clients, make_repair, desk, tech, in_warranty
 ):

@@ -15,6 +15,7 @@ from parts import services as parts_services
 from parts.models import PartsOrderLine
 from service_center.errors import PermissionDenied, TransitionBlocked
 from tests.conftest import stock
+from workflows import registry
 from workflows import services as s
 from workflows.choices import Coverage, State
 from workflows.models import Notification, Repair, RepairEvent
@@ -84,7 +85,7 @@ TARGET = {
     "cancel": State.CANCELLED,
 }
 
-TRANSITIONS = [*s.TRANSITION_SERVICES, "parts_arrived"]
+TRANSITIONS = list(registry.TRANSITIONS)
 ADDRESS = "부산광역시 해운대구 센텀로 45"
 
 
@@ -95,7 +96,9 @@ def expected(state: str, name: str) -> str:
 
 
 def test_the_table_covers_every_transition_and_state():
-    assert set(ALLOWED_FROM) == set(TRANSITIONS) == set(s.TRANSITION_SERVICES) | {"parts_arrived"}
+    assert (
+        set(ALLOWED_FROM) == set(TRANSITIONS) == set(registry.STAFF_TRANSITIONS) | {"parts_arrived"}
+    )
     assert all(a <= set(State) for a in ALLOWED_FROM.values())
 
 

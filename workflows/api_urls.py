@@ -9,7 +9,7 @@ from parts import api as parts_api
 from service_center import api as center_api
 from workflows import api
 from workflows.api_errors import api_not_found
-from workflows.services import TRANSITION_SERVICES
+from workflows.registry import STAFF_TRANSITIONS
 
 V1 = "api/v1/"
 REPAIR = V1 + "repairs/<str:ticket_number>/"
@@ -30,7 +30,7 @@ urlpatterns = [
             api.transition_view(name).as_view(),
             name=f"api-repair-{name}",
         )
-        for name in TRANSITION_SERVICES
+        for name in STAFF_TRANSITIONS
     ],
     path(REPAIR + "notes/", api.RepairNoteView.as_view(), name="api-repair-notes"),
     path(REPAIR + "calls/", api.RepairCallView.as_view(), name="api-repair-calls"),

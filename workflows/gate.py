@@ -6,12 +6,14 @@ the FSM conditions, the API's `blockers` and the pages' disabled buttons all say
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
 from parts.models import ReservationStatus
+from workflows import registry
 from workflows.choices import Coverage, ReturnMethod, State
 
 Blocker = dict[str, str]
@@ -110,42 +112,18 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
     ),
 }
 
-READINESS = [
-    "coverage_undetermined",
-    "quote_not_approved",
-    "deposit_unpaid",
-    "parts_not_on_hand",
-    "no_technician",
-]
+READINESS = list(registry.READINESS)
 
-# transition -> the checks that must pass (besides the state allowing it).
-TRANSITION_CHECKS: dict[str, list[str]] = {
-    "assign": ["no_technician"],
-    "diagnose": ["no_technician"],
-    "set_coverage": [],
-    "record_deposit": [],
-    "approve": ["coverage_undetermined", "deposit_unpaid"],
-    "decline": [],
-    "parts_arrived": ["parts_not_on_hand"],
-    "invite_for_repair": [*READINESS, "device_in_shop", "already_invited"],
-    "check_in_device": ["device_in_shop"],
-    "start_repair": [*READINESS, "device_not_in_shop"],
-    "complete": [],
-    "report_unrepairable": [],
-    "notify_ready_for_pickup": ["repair_not_complete", "wrong_return_method", "device_not_in_shop"],
-    "ship": ["repair_not_complete", "wrong_return_method", "address_missing", "tracking_missing"],
-    "hand_over": ["balance_due"],
-    "confirm_delivery": [],
-    "cancel": ["device_in_shop"],
-}
 
-# Codes that the transition's own input can clear (a payment, a tracking number): the pages keep
-# those buttons enabled and ask for the input instead.
-INPUT_CLEARABLE = {
-    "assign": {"no_technician"},
-    "hand_over": {"balance_due"},
-    "ship": {"tracking_missing"},
-}
+def transition_checks(name: str) -> tuple[str, ...]:
+    """The checks `name` needs besides its state (declared in the registry)."""
+    return registry.TRANSITIONS[name].checks
+
+
+def input_clearable(name: str) -> frozenset[str]:
+    """Codes that the transition's own input can clear (a payment, a tracking number): the
+    pages keep those buttons enabled and ask for the input instead."""
+    return registry.TRANSITIONS[name].clearable
 
 
 def _return_method_blocker(repair: Any, name: str) -> Blocker | None:
@@ -159,7 +137,7 @@ def _return_method_blocker(repair: Any, name: str) -> Blocker | None:
     return {"code": "wrong_return_method", "message": str(message)}
 
 
-def check(repair: Any, codes: list[str], name: str = "") -> list[Blocker]:
+def check(repair: Any, codes: Iterable[str], name: str = "") -> list[Blocker]:
     blockers: list[Blocker] = []
     for code in codes:
         if code == "wrong_return_method":
@@ -179,13 +157,12 @@ def readiness_blockers(repair: Any) -> list[Blocker]:
 
 
 def state_allows(repair: Any, name: str) -> bool:
-    method = getattr(type(repair), name)
-    return method._django_fsm.has_transition(repair.state)
+    return can_proceed(getattr(repair, name), check_conditions=False)
 
 
 def transition_blockers(repair: Any, name: str) -> list[Blocker]:
     """Everything that blocks `name` now, state included. Empty = the transition may run."""
-    blockers = check(repair, TRANSITION_CHECKS[name], name)
+    blockers = check(repair, transition_checks(name), name)
     if not state_allows(repair, name):
         # The readiness checks above still say *why* it is not ready; the state is one more reason.
         if not any(b["code"] == "repair_not_complete" for b in blockers):
@@ -207,7 +184,7 @@ def condition(name: str) -> Callable[[Any], bool]:
     """An FSM condition: the transition's checks all pass (the state is the FSM's own business)."""
 
     def holds(repair: Any) -> bool:
-        return not check(repair, TRANSITION_CHECKS[name], name)
+        return not check(repair, transition_checks(name), name)
 
     holds.__name__ = f"{name}_checks_pass"
     return holds

@@ -15,14 +15,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from parts.models import ReservationStatus
-from workflows import gate
+from workflows import gate, registry
 from workflows.choices import (
-    CANCELLABLE_STATES,
-    CHECK_IN_STATES,
-    OPEN_STATES,
     PRE_APPROVAL_STATES,
     ActorKind,
     Coverage,
@@ -59,14 +56,17 @@ def new_status_token() -> str:
     return secrets.token_urlsafe(16)  # 128 random bits
 
 
-def _t(name: str, **kwargs):
-    """A repair transition: its conditions come from the gate, its permission from roles."""
+def fsm_transition(name: str):
+    """A repair transition as the registry declares it: source and target states from there,
+    conditions from the gate, permission from the roles."""
+    spec = registry.TRANSITIONS[name]
     return transition(
         field="state",
+        source=spec.source,
+        target=spec.target,
         conditions=[gate.condition(name)],
         permission=permission_for(name),
         custom={"label": name},
-        **kwargs,
     )
 
 
@@ -266,21 +266,17 @@ class Repair(ConcurrentTransitionMixin, models.Model):
 
     # --- transitions ---------------------------------------------------------------------------
 
-    @_t("assign", source=State.RECEIVED, target=State.DIAGNOSING)
+    @fsm_transition("assign")
     def assign(self) -> None:
         pass
 
-    @_t(
-        "diagnose",
-        source=State.DIAGNOSING,
-        target=RETURN_VALUE(State.AWAITING_APPROVAL, State.AWAITING_PARTS, State.READY_TO_REPAIR),
-    )
+    @fsm_transition("diagnose")
     def diagnose(self) -> str:
         if self.coverage == Coverage.WARRANTY:
             return self.next_after_approval()  # nothing for the customer to approve
         return State.AWAITING_APPROVAL
 
-    @_t("set_coverage", source=OPEN_STATES, target=RETURN_VALUE(*State.values))
+    @fsm_transition("set_coverage")
     def set_coverage(self) -> str:
         # A price the customer never agreed to sends the repair back for approval.
         if (
@@ -291,77 +287,64 @@ class Repair(ConcurrentTransitionMixin, models.Model):
             return State.AWAITING_APPROVAL
         return self.state
 
-    @_t("record_deposit", source=State.AWAITING_APPROVAL, target=None)
+    @fsm_transition("record_deposit")
     def record_deposit(self) -> None:
         pass
 
-    @_t(
-        "approve",
-        source=State.AWAITING_APPROVAL,
-        target=RETURN_VALUE(State.AWAITING_PARTS, State.READY_TO_REPAIR),
-    )
+    @fsm_transition("approve")
     def approve(self) -> str:
         self.quote_approved_at = timezone.now()
         return self.next_after_approval()
 
-    # Wider than DESIGN.md's table (awaiting_approval only): a customer may withdraw at any
-    # point before the work starts, and the device then goes back like any declined repair.
-    @_t("decline", source=CANCELLABLE_STATES, target=State.DECLINED)
+    @fsm_transition("decline")
     def decline(self) -> None:
         pass
 
-    @_t("parts_arrived", source=State.AWAITING_PARTS, target=State.READY_TO_REPAIR)
+    @fsm_transition("parts_arrived")
     def parts_arrived(self) -> None:
         pass
 
-    @_t("invite_for_repair", source=State.READY_TO_REPAIR, target=None)
+    @fsm_transition("invite_for_repair")
     def invite_for_repair(self) -> None:
         self.invited_at = timezone.now()
         self.promised_price = self.amount_due or 0
 
-    @_t("check_in_device", source=CHECK_IN_STATES, target=None)
+    @fsm_transition("check_in_device")
     def check_in_device(self) -> None:
         self.device_in_shop = True
 
-    @_t("start_repair", source=State.READY_TO_REPAIR, target=State.IN_REPAIR)
+    @fsm_transition("start_repair")
     def start_repair(self) -> None:
         pass
 
-    @_t("complete", source=State.IN_REPAIR, target=State.REPAIRED)
+    @fsm_transition("complete")
     def complete(self) -> None:
         self.completed_at = timezone.now()
 
-    @_t("report_unrepairable", source=[State.DIAGNOSING, State.IN_REPAIR], target=State.DECLINED)
+    @fsm_transition("report_unrepairable")
     def report_unrepairable(self) -> None:
         pass
 
-    @_t(
-        "notify_ready_for_pickup",
-        source=[State.REPAIRED, State.DECLINED],
-        target=State.READY_FOR_PICKUP,
-    )
+    @fsm_transition("notify_ready_for_pickup")
     def notify_ready_for_pickup(self) -> None:
         pass
 
-    @_t("ship", source=[State.REPAIRED, State.DECLINED], target=State.SHIPPED)
+    @fsm_transition("ship")
     def ship(self) -> None:
         self.device_in_shop = False
 
-    @_t("hand_over", source=State.READY_FOR_PICKUP, target=State.CLOSED)
+    @fsm_transition("hand_over")
     def hand_over(self) -> None:
         self.device_in_shop = False
         self.closed_at = timezone.now()
 
-    @_t("confirm_delivery", source=State.SHIPPED, target=State.CLOSED)
+    @fsm_transition("confirm_delivery")
     def confirm_delivery(self) -> None:
         self.closed_at = timezone.now()
 
-    @_t("cancel", source=CANCELLABLE_STATES, target=State.CANCELLED)
+    @fsm_transition("cancel")
     def cancel(self) -> None:
         self.closed_at = timezone.now()
-
-
-TRANSITION_NAMES = list(gate.TRANSITION_CHECKS)
 
 
 class RepairEvent(models.Model):

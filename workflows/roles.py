@@ -1,38 +1,29 @@
-"""Who may do what, declared once. FSM `permission=` callables, the API and the pages read it."""
+"""Who may do what to a repair. Transitions take their roles from `workflows/registry.py`; the
+actions that are not transitions are listed here. The FSM's `permission=`, the API and the pages
+all ask `actor_may`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from service_center.models import Role
+from core.roles import (  # noqa: F401 (the names callers import from here)
+    CUSTOMER,
+    CUSTOMER_ACTOR,
+    DESK,
+    MANAGER,
+    OWNER,
+    SYSTEM,
+    SYSTEM_ACTOR,
+    TECH,
+    Actor,
+    as_actor,
+    same_center,
+    user_center_id,
+    user_roles,
+)
+from workflows.registry import TRANSITIONS
 
-DESK, TECH, MANAGER = Role.FRONT_DESK.value, Role.TECHNICIAN.value, Role.MANAGER.value
-OWNER = "owner"  # the technician who owns the repair
-CUSTOMER = "customer"  # the customer, acting online with ticket number + phone digits
-SYSTEM = "system"  # receiving stock, scheduled jobs
-
-TRANSITION_ACTORS: dict[str, frozenset[str]] = {
-    "assign": frozenset({DESK, MANAGER}),
-    "diagnose": frozenset({OWNER}),
-    "set_coverage": frozenset({DESK, MANAGER}),
-    "record_deposit": frozenset({DESK, MANAGER}),
-    "approve": frozenset({DESK, MANAGER, CUSTOMER}),
-    "decline": frozenset({DESK, MANAGER, CUSTOMER}),
-    "parts_arrived": frozenset({SYSTEM}),
-    "invite_for_repair": frozenset({DESK, MANAGER, OWNER}),
-    "check_in_device": frozenset({DESK, MANAGER}),
-    "start_repair": frozenset({OWNER}),
-    "complete": frozenset({OWNER}),
-    "report_unrepairable": frozenset({OWNER}),
-    "notify_ready_for_pickup": frozenset({DESK, MANAGER, OWNER}),
-    "ship": frozenset({DESK, MANAGER}),
-    "hand_over": frozenset({DESK, MANAGER}),
-    "confirm_delivery": frozenset({DESK, MANAGER}),
-    "cancel": frozenset({DESK, MANAGER}),
-}
-
-# Actions that are not state transitions but still belong to a repair.
+# Actions on a repair that are not state transitions.
 ACTION_ACTORS: dict[str, frozenset[str]] = {
     "add_note": frozenset({DESK, MANAGER, TECH}),
     "record_call": frozenset({DESK, MANAGER, TECH}),
@@ -46,69 +37,15 @@ ACTION_ACTORS: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Whoever acts: a staff user, the customer online, or the system."""
-
-    kind: str  # "staff" | CUSTOMER | SYSTEM
-    user: Any = None
-
-    @property
-    def label(self) -> str:
-        if self.kind == "staff":
-            from service_center.models import staff_name
-
-            return staff_name(self.user)
-        return self.kind
-
-
-CUSTOMER_ACTOR = Actor(CUSTOMER)
-SYSTEM_ACTOR = Actor(SYSTEM)
-
-
-def as_actor(who: Any) -> Actor:
-    if isinstance(who, Actor):
-        return who
-    if who is None:
-        return SYSTEM_ACTOR
-    return Actor("staff", who)
-
-
-def user_roles(user: Any) -> frozenset[str]:
-    """The role group names of a user, cached on the instance (one query, or none if prefetched)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return frozenset()
-    cached = getattr(user, "_repair_roles", None)
-    if cached is None:
-        cache = getattr(user, "_prefetched_objects_cache", {})
-        groups = cache.get("groups")
-        names = (
-            [g.name for g in groups]
-            if groups is not None
-            else list(user.groups.values_list("name", flat=True))
-        )
-        roles = {n for n in names if n in (DESK, TECH, MANAGER)}
-        if user.is_superuser:
-            roles.add(MANAGER)
-        cached = user._repair_roles = frozenset(roles)
-    return cached
-
-
-def user_center_id(user: Any) -> int | None:
-    profile = getattr(user, "staff_profile", None) if user is not None else None
-    return profile.center_id if profile is not None else None
-
-
-def same_center(user: Any, center_id: int) -> bool:
-    if getattr(user, "is_superuser", False):
-        return True
-    return user_center_id(user) == center_id
+def allowed_roles(name: str) -> frozenset[str]:
+    spec = TRANSITIONS.get(name)
+    return spec.roles if spec is not None else ACTION_ACTORS.get(name, frozenset())
 
 
 def actor_may(who: Any, repair: Any, name: str) -> bool:
     """May this actor run transition or action `name` on `repair`? (No query once roles cached.)"""
     actor = as_actor(who)
-    allowed = TRANSITION_ACTORS.get(name) or ACTION_ACTORS.get(name) or frozenset()
+    allowed = allowed_roles(name)
     if actor.kind in (CUSTOMER, SYSTEM):
         return actor.kind in allowed
     user = actor.user

@@ -13,9 +13,8 @@ from service_center.api import (
 )
 from service_center.errors import PermissionDenied
 from service_center.models import ServiceCenter
-from workflows import selectors, services
+from workflows import registry, selectors, services
 from workflows.api.serializers import (
-    TRANSITION_INPUTS,
     CallInSerializer,
     CourierReturnInSerializer,
     EmptyInSerializer,
@@ -103,7 +102,7 @@ class RepairTransitionView(RepairViewMixin, BaseAPIView):
     def post(self, request, ticket_number: str):
         name = self.transition_name
         repair = self.repair_for(ticket_number, name)
-        data = self.input(TRANSITION_INPUTS[name])
+        data = self.input(registry.TRANSITIONS[name].input_serializer)
         services.repair_transition(repair=repair.pk, name=name, actor=request.user, data=data)
         return self.detail(ticket_number)
 
@@ -112,7 +111,7 @@ def transition_view(name: str):
     """One view class per transition, so the schema shows each transition's own fields."""
 
     @extend_schema(
-        request=TRANSITION_INPUTS[name],
+        request=registry.TRANSITIONS[name].input_serializer,
         responses=responses({200: RepairDetailSerializer}),
         operation_id=f"repairs_transition_{name}",
         description=f"Run `{name}`. 409 `transition_blocked` lists the blockers.",

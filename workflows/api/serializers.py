@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -14,7 +12,9 @@ from service_center.api import (
 )
 from service_center.models import staff_name
 from workflows import gate, services, timeline
-from workflows.choices import Coverage, IntakeChannel, PromiseKind, ReturnMethod
+from workflows.choices import IntakeChannel, PromiseKind, ReturnMethod
+from workflows.registry import STAFF_TRANSITIONS
+from workflows.registry import text as _text
 from workflows.roles import actor_may
 
 # --- output serializers --------------------------------------------------------------------------
@@ -169,15 +169,13 @@ class RepairDetailSerializer(RepairListItemSerializer):
         serializers.DictField(child=serializers.ListField(child=BlockerSerializer()))
     )
     def get_blockers(self, repair) -> dict[str, list[dict[str, str]]]:
-        return {
-            name: gate.transition_blockers(repair, name) for name in services.TRANSITION_SERVICES
-        }
+        return {name: gate.transition_blockers(repair, name) for name in STAFF_TRANSITIONS}
 
     def get_available_transitions(self, repair) -> list[str]:
         user = self.context["request"].user
         available = []
         for name, blockers in self.get_blockers(repair).items():
-            clearable = gate.INPUT_CLEARABLE.get(name, set())
+            clearable = gate.input_clearable(name)
             if actor_may(user, repair, name) and all(b["code"] in clearable for b in blockers):
                 available.append(name)
         return available
@@ -235,14 +233,6 @@ class PublicStatusSerializer(serializers.Serializer):
 # --- input serializers ---------------------------------------------------------------------------
 
 
-def _text(max_length: int, required: bool = False, **kwargs: Any) -> serializers.CharField:
-    if not required:
-        kwargs.setdefault("default", "")
-    return serializers.CharField(
-        max_length=max_length, required=required, allow_blank=not required, **kwargs
-    )
-
-
 class CustomerInSerializer(serializers.Serializer):
     name = _text(120, required=True)
     phone = _text(30, required=True)
@@ -263,60 +253,8 @@ class IntakeInSerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=["ko", "en"], required=False)
 
 
-class PartLineInSerializer(serializers.Serializer):
-    part_number = _text(40, required=True)
-    quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
-
-
 class EmptyInSerializer(serializers.Serializer):
     pass
-
-
-def _inputs(name: str, fields: dict[str, serializers.Field]) -> type[serializers.Serializer]:
-    return type(
-        f"Repair{name.title().replace('_', '')}InSerializer", (serializers.Serializer,), fields
-    )
-
-
-_AMOUNT = {"min_value": 0, "max_value": 100_000_000}
-TRANSITION_INPUTS: dict[str, type[serializers.Serializer]] = {
-    "assign": _inputs("assign", {"technician": _text(150, required=True)}),
-    "diagnose": _inputs(
-        "diagnose",
-        {
-            "findings": _text(4000, required=True),
-            "parts": PartLineInSerializer(many=True, required=False, max_length=30),
-            "labor_fee": serializers.IntegerField(required=False, **_AMOUNT),
-        },
-    ),
-    "set_coverage": _inputs(
-        "set_coverage",
-        {
-            "coverage": serializers.ChoiceField(choices=Coverage.choices),
-            "reason": _text(300, required=True),
-        },
-    ),
-    "record_deposit": _inputs(
-        "record_deposit", {"amount": serializers.IntegerField(min_value=1, max_value=100_000_000)}
-    ),
-    "approve": EmptyInSerializer,
-    "decline": _inputs("decline", {"reason": _text(500)}),
-    "invite_for_repair": _inputs(
-        "invite_for_repair",
-        {"ready_by": serializers.DateTimeField(required=False, allow_null=True)},
-    ),
-    "check_in_device": _inputs("check_in_device", {"serial_number": _text(200)}),
-    "start_repair": EmptyInSerializer,
-    "complete": _inputs("complete", {"work_notes": _text(4000)}),
-    "report_unrepairable": _inputs("report_unrepairable", {"reason": _text(500, required=True)}),
-    "notify_ready_for_pickup": EmptyInSerializer,
-    "ship": _inputs("ship", {"carrier": _text(60), "tracking_number": _text(60)}),
-    "hand_over": _inputs(
-        "hand_over", {"amount_paid": serializers.IntegerField(required=False, **_AMOUNT)}
-    ),
-    "confirm_delivery": EmptyInSerializer,
-    "cancel": _inputs("cancel", {"reason": _text(500, required=True)}),
-}
 
 
 class NoteInSerializer(serializers.Serializer):

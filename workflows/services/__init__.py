@@ -6,6 +6,12 @@ writes one RepairEvent, writes any Notification row, and schedules delivery with
 The API, the pages, the admin and the management commands all come through here.
 """
 
+from typing import Any
+
+from service_center.errors import NotFound
+from workflows import registry
+from workflows.models import Repair
+
 # One package, one name space: callers keep writing `services.repair_diagnose(...)`.
 from workflows.roles import SYSTEM_ACTOR  # noqa: F401
 from workflows.services.actions import (  # noqa: F401
@@ -41,7 +47,6 @@ from workflows.services.intake import (  # noqa: F401
     serial_lookup,
 )
 from workflows.services.repair_and_return import (  # noqa: F401
-    TRANSITION_SERVICES,
     repair_cancel,
     repair_check_in_device,
     repair_complete,
@@ -51,5 +56,17 @@ from workflows.services.repair_and_return import (  # noqa: F401
     repair_report_unrepairable,
     repair_ship,
     repair_start,
-    repair_transition,
 )
+
+
+def repair_transition(
+    *, repair: Repair | int, name: str, actor: Any, data: dict | None = None
+) -> Repair:
+    """Run a staff transition by name with a dict of its inputs (unknown keys are ignored).
+    The registry says which service runs it and which inputs it takes."""
+    spec = registry.TRANSITIONS.get(name)
+    if spec is None or not spec.staff_action:
+        raise NotFound(f"No transition {name}.")
+    service = globals()[spec.service]
+    data = data or {}
+    return service(repair=repair, actor=actor, **{f: data[f] for f in spec.inputs if f in data})

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from parts import services as parts_services
 from service_center.errors import (
-    NotFound,
     ValidationFailed,
 )
 from service_center.validation import (
@@ -25,15 +23,6 @@ from workflows.choices import (
 )
 from workflows.models import Repair, RepairEvent
 from workflows.roles import as_actor
-from workflows.services.before_repair import (
-    repair_approve,
-    repair_assign,
-    repair_decline,
-    repair_diagnose,
-    repair_invite_for_repair,
-    repair_record_deposit,
-    repair_set_coverage,
-)
 from workflows.services.core import (
     Step,
     _center_line,
@@ -229,36 +218,3 @@ def repair_cancel(*, repair: Repair | int, actor: Any, reason: Any) -> Repair:
         actor,
         Step(stage=stage, after=_release_after, text=why, data={"reason": why}),
     )
-
-
-# name -> (service, the input fields it takes). The API and pages dispatch through this table.
-TRANSITION_SERVICES: dict[str, tuple[Callable[..., Repair], tuple[str, ...]]] = {
-    "assign": (repair_assign, ("technician",)),
-    "diagnose": (repair_diagnose, ("findings", "parts", "labor_fee")),
-    "set_coverage": (repair_set_coverage, ("coverage", "reason")),
-    "record_deposit": (repair_record_deposit, ("amount",)),
-    "approve": (repair_approve, ()),
-    "decline": (repair_decline, ("reason",)),
-    "invite_for_repair": (repair_invite_for_repair, ("ready_by",)),
-    "check_in_device": (repair_check_in_device, ("serial_number",)),
-    "start_repair": (repair_start, ()),
-    "complete": (repair_complete, ("work_notes",)),
-    "report_unrepairable": (repair_report_unrepairable, ("reason",)),
-    "notify_ready_for_pickup": (repair_notify_ready_for_pickup, ()),
-    "ship": (repair_ship, ("carrier", "tracking_number")),
-    "hand_over": (repair_hand_over, ("amount_paid",)),
-    "confirm_delivery": (repair_confirm_delivery, ()),
-    "cancel": (repair_cancel, ("reason",)),
-}
-
-
-def repair_transition(
-    *, repair: Repair | int, name: str, actor: Any, data: dict | None = None
-) -> Repair:
-    """Dispatch a transition by name with a dict of input (unknown keys are ignored)."""
-    if name not in TRANSITION_SERVICES:
-        raise NotFound(f"No transition {name}.")
-    service, fields = TRANSITION_SERVICES[name]
-    data = data or {}
-    kwargs = {f: data[f] for f in fields if f in data}
-    return service(repair=repair, actor=actor, **kwargs)

@@ -14,7 +14,7 @@ from service_center.models import WarrantyStatus, staff_name
 from service_center.views import (
     render_staff,
 )
-from workflows import gate
+from workflows import gate, registry
 from workflows import page_selectors as sel
 from workflows.choices import (
     ActorKind,
@@ -25,30 +25,6 @@ from workflows.choices import (
 from workflows.models import Repair
 from workflows.roles import DESK, MANAGER, actor_may, user_center_id, user_roles
 
-# The order the actions appear on a repair page, and what each button says.
-ACTIONS: dict[str, Any] = {
-    "assign": gettext_lazy("Assign a technician"),
-    "diagnose": gettext_lazy("Record the diagnosis"),
-    "set_coverage": gettext_lazy("Set coverage"),
-    "record_deposit": gettext_lazy("Record a deposit"),
-    "approve": gettext_lazy("Customer approves the quote"),
-    "decline": gettext_lazy("Customer declines the quote"),
-    "invite_for_repair": gettext_lazy("Invite the customer in"),
-    "check_in_device": gettext_lazy("Check the device in"),
-    "start_repair": gettext_lazy("Start the repair"),
-    "complete": gettext_lazy("Complete the repair"),
-    "report_unrepairable": gettext_lazy("Report unrepairable"),
-    "notify_ready_for_pickup": gettext_lazy("Tell the customer: ready for pickup"),
-    "ship": gettext_lazy("Ship by courier"),
-    "hand_over": gettext_lazy("Hand over and close"),
-    "confirm_delivery": gettext_lazy("Confirm delivery"),
-    "cancel": gettext_lazy("Cancel the repair"),
-}
-DANGER = {"decline", "report_unrepairable", "cancel"}
-# Codes the action's own input clears: the button stays enabled and asks for the input. Choosing
-# the technician is what `assign` is for, so its `no_technician` is one of them too.
-INPUT_CLEARABLE = {**gate.INPUT_CLEARABLE, "assign": {"no_technician"}}
-INPUTLESS = {"approve", "start_repair", "notify_ready_for_pickup", "confirm_delivery"}
 # The states as staff say them (State labels are written for the customer).
 STAFF_STATE_LABELS = {
     State.AWAITING_APPROVAL: gettext_lazy("Waiting for the customer's approval"),
@@ -72,7 +48,7 @@ class Action:
 
     @property
     def danger(self) -> bool:
-        return self.name in DANGER
+        return registry.TRANSITIONS[self.name].danger
 
     @property
     def only_wrong_state(self) -> bool:
@@ -83,7 +59,8 @@ def repair_actions(repair: Repair, user: Any) -> list[Action]:
     """Every transition this user's role may take on the repair, enabled or with its blockers."""
     roles = user_roles(user)
     actions = []
-    for name, label in ACTIONS.items():
+    for name in registry.STAFF_TRANSITIONS:
+        label = registry.TRANSITIONS[name].label
         if actor_may(user, repair, name):
             blockers = gate.transition_blockers(repair, name)
         elif name == "set_coverage" and roles & {DESK, MANAGER} and repair.coverage_locked:
@@ -97,7 +74,7 @@ def repair_actions(repair: Repair, user: Any) -> list[Action]:
             ]
         else:
             continue
-        clearable = INPUT_CLEARABLE.get(name, set())
+        clearable = gate.input_clearable(name)
         hard = [b for b in blockers if b["code"] not in clearable]
         asks = [b["message"] for b in blockers if b["code"] in clearable]
         actions.append(Action(name, str(label), not hard, hard, asks))
@@ -170,7 +147,7 @@ def _repair_context(
         "area": area,
         "base_url": _repair_url(area, repair.ticket_number),
         "available": sorted((a for a in actions if a.enabled), key=lambda a: a.danger),
-        "inputless": INPUTLESS,
+        "inputless": {n for n in registry.STAFF_TRANSITIONS if registry.TRANSITIONS[n].inputless},
         "state_label": staff_state_label(repair.state),
         # Intake writes a fixed English reason when the serial is unknown; show it translated.
         "coverage_reason": _(repair.coverage_reason) if repair.coverage_reason else "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -10,16 +11,16 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from service_center.errors import DomainError
+from service_center.errors import DomainError, ValidationFailed
 from service_center.views import (
     STAFF_ROLES,
     error_messages,
     staff_area,
     status_for,
 )
+from workflows import registry
 from workflows import services as s
 from workflows.views.common import (
-    ACTIONS,
     _area_of,
     _get_repair,
     _render_repair,
@@ -29,14 +30,28 @@ from workflows.views.common import (
 # --- writes on a repair (desk and tech pages share them) -------------------------------------
 
 
+def _typed_quantity(value: str) -> int:
+    """A quantity box: empty or 0 is "none"; anything but ASCII digits is the form's error.
+
+    str.isdigit() accepts "²" and "٣", and int() of 5,000 digits raises: both were 500s. The
+    service checks the range (1-99) and says so beside the parts table.
+    """
+    text = value.strip()
+    if not text:
+        return 0
+    if not re.fullmatch(r"[0-9]{1,6}", text):
+        raise ValidationFailed({"parts": ["Quantity is a whole number from 1 to 99."]})
+    return int(text)
+
+
 def _transition_data(name: str, post: Any) -> dict[str, Any]:
     """Form fields -> the service's input. Parts come as qty_<part_number> fields."""
     data = {k: v for k, v in post.items() if k != "csrfmiddlewaretoken"}
     if name == "diagnose":
         parts = []
         for key, value in post.items():
-            if key.startswith("qty_") and value.strip() not in ("", "0"):
-                quantity = int(value) if value.strip().isdigit() else value
+            quantity = _typed_quantity(value) if key.startswith("qty_") else 0
+            if quantity:
                 parts.append({"part_number": key[4:], "quantity": quantity})
         data["parts"] = parts
         data["labor_fee"] = post.get("labor_fee", "") or 0
@@ -47,7 +62,7 @@ def _transition_data(name: str, post: Any) -> dict[str, Any]:
 @staff_area(STAFF_ROLES)
 def repair_transition(request: HttpRequest, ticket: str, name: str) -> HttpResponse:
     repair = _get_repair(request, ticket)
-    if name not in ACTIONS:
+    if name not in registry.STAFF_TRANSITIONS:
         raise Http404(_("No such action."))
     try:
         s.repair_transition(
@@ -61,7 +76,7 @@ def repair_transition(request: HttpRequest, ticket: str, name: str) -> HttpRespo
         return _render_repair(
             request, repair, failed=name, errors=error_messages(exc), status=status_for(exc)
         )
-    messages.success(request, _("Done: %(action)s.") % {"action": ACTIONS[name]})
+    messages.success(request, _("Done: %(action)s.") % {"action": registry.TRANSITIONS[name].label})
     return redirect(_repair_url(_area_of(request), repair.ticket_number))
 
 

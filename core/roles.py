@@ -1,0 +1,86 @@
+"""Who is acting, and in which role: the names every app shares.
+
+Roles are Django groups; each staff member belongs to one center (`user.staff_profile.center_id`).
+What each role may do to a repair is declared in `workflows/registry.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    FRONT_DESK = "front_desk", _("Front desk")
+    TECHNICIAN = "technician", _("Technician")
+    MANAGER = "manager", _("Manager")
+
+
+DESK, TECH, MANAGER = Role.FRONT_DESK.value, Role.TECHNICIAN.value, Role.MANAGER.value
+OWNER = "owner"  # the technician who owns the repair
+CUSTOMER = "customer"  # the customer, acting online with ticket number + phone digits
+SYSTEM = "system"  # receiving stock, scheduled jobs
+STAFF = "staff"
+
+
+def staff_name(user: Any) -> str:
+    """The name customers see for a staff member: the profile's display name, else the login."""
+    if user is None:
+        return ""
+    profile = getattr(user, "staff_profile", None)
+    if profile is not None and profile.display_name:
+        return profile.display_name
+    return user.get_full_name() or user.get_username()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whoever acts: a staff user, the customer online, or the system."""
+
+    kind: str  # STAFF | CUSTOMER | SYSTEM
+    user: Any = None
+
+    @property
+    def label(self) -> str:
+        return staff_name(self.user) if self.kind == STAFF else self.kind
+
+
+CUSTOMER_ACTOR = Actor(CUSTOMER)
+SYSTEM_ACTOR = Actor(SYSTEM)
+
+
+def as_actor(who: Any) -> Actor:
+    if isinstance(who, Actor):
+        return who
+    if who is None:
+        return SYSTEM_ACTOR
+    return Actor(STAFF, who)
+
+
+def user_roles(user: Any) -> frozenset[str]:
+    """The role group names of a user, cached on the instance (one query, none once cached)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_repair_roles", None)
+    if cached is None:
+        # `groups.all()` is free when a selector prefetched it (token authentication does).
+        names = {group.name for group in user.groups.all()}
+        roles = names & {DESK, TECH, MANAGER}
+        if user.is_superuser:
+            roles.add(MANAGER)
+        cached = user._repair_roles = frozenset(roles)
+    return cached
+
+
+def user_center_id(user: Any) -> int | None:
+    profile = getattr(user, "staff_profile", None) if user is not None else None
+    return profile.center_id if profile is not None else None
+
+
+def same_center(user: Any, center_id: int) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    return user_center_id(user) == center_id
