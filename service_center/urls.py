@@ -12,7 +12,9 @@ urlpatterns = [
     path("", include("workflows.page_urls")),
 ]
 
-# Errors outside DRF (unknown /api/ paths, a crash) still answer JSON under /api/.
+# Errors outside DRF (unknown /api/ paths, a crash) still answer JSON under /api/; every other
+# path gets a styled, translated page.
 handler400 = "workflows.api_errors.handler400"
+handler403 = "workflows.api_errors.handler403"
 handler404 = "workflows.api_errors.handler404"
 handler500 = "workflows.api_errors.handler500"

@@ -61,7 +61,9 @@ def clean_phone(value: Any, *, field: str = "phone") -> phonenumbers.PhoneNumber
         raise ValidationFailed(
             {field: ["Enter a valid phone number, e.g. 010-1234-5678."]}
         ) from None
-    if not phonenumbers.is_possible_number(number):
+    # "Possible" only checks the length; a number that is not also valid (010-123, 12345) has no
+    # national format, and phonenumber_field's PhoneNumber then fails on str() (a 500).
+    if not phonenumbers.is_valid_number(number):
         raise ValidationFailed({field: ["Enter a valid phone number, e.g. 010-1234-5678."]})
     return number
 

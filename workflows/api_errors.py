@@ -2,7 +2,8 @@
 
 Domain errors keep their own code and status; DRF's errors get a stable `code`; anything
 unexpected is logged and answered as JSON 500 (never an HTML page or a stack trace). The
-Django-level `handler404` / `handler500` below do the same for /api/ paths that never reach DRF.
+Django-level handlers below do the same for /api/ paths that never reach DRF, and give every
+other path a styled, translated error page (templates/400.html, 403.html, 404.html, 500.html).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
+from django.template import loader
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -120,7 +122,22 @@ def exception_handler(exc, context):
     return response
 
 
-# --- Django-level answers for /api/ paths (see service_center/urls.py handler404/handler500)
+# --- Django-level answers (service_center/urls.py handler400/403/404/500, CSRF_FAILURE_VIEW):
+# JSON under /api/, a styled and translated page everywhere else.
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _page(request, template: str, status: int, context: dict[str, Any] | None = None):
+    """Render an error page; if the request itself is what is broken, render it without it."""
+    try:
+        html = loader.render_to_string(template, context, request=request)
+    except Exception:  # noqa: BLE001 - an error page must not raise in turn
+        log.warning("error page %s rendered without the request", template, exc_info=True)
+        html = loader.render_to_string(template, context)
+    return HttpResponse(html, status=status)
 
 
 def api_not_found(request, *args, **kwargs):
@@ -128,27 +145,48 @@ def api_not_found(request, *args, **kwargs):
     return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
 
 
-def handler404(request, exception=None):
-    if request.path.startswith("/api/"):
-        return api_not_found(request)
-    from django.views.defaults import page_not_found
+def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig) and _is_api(request):
+        body = {"code": "payload_too_large", "detail": PayloadTooLarge.default_detail}
+        return JsonResponse(body, status=413)
+    if _is_api(request):
+        return JsonResponse({"code": "bad_request", "detail": "Bad request."}, status=400)
+    return _page(request, "400.html", 400)
 
-    return page_not_found(request, exception)
+
+def handler403(request, exception=None):
+    if _is_api(request):
+        body = {"code": "permission_denied", "detail": "Permission denied."}
+        return JsonResponse(body, status=403)
+    # Our own PermissionDenied carry a translated sentence for the visitor; Django's carry none.
+    reason = str(exception) if exception is not None and exception.args else ""
+    return _page(request, "403.html", 403, {"reason": reason})
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW: a form that expired or came from another site (never a DRF view:
+    those are exempt from Django's check and answer through the exception handler above)."""
+    if _is_api(request):
+        body = {"code": "csrf_failed", "detail": "CSRF check failed."}
+        return JsonResponse(body, status=403)
+    return _page(request, "403.html", 403, {"csrf_failed": True})
+
+
+def handler404(request, exception=None):
+    if _is_api(request):
+        return api_not_found(request)
+    return _page(request, "404.html", 404)
 
 
 def handler500(request):
-    if request.path.startswith("/api/"):
+    if _is_api(request):
         return JsonResponse(
             {"code": "server_error", "detail": "Something went wrong on our side."}, status=500
         )
-    from django.views.defaults import server_error
-
-    return server_error(request)
-
-
-def handler400(request, exception=None):
-    if request.path.startswith("/api/"):
-        return JsonResponse({"code": "bad_request", "detail": "Bad request."}, status=400)
-    from django.views.defaults import bad_request
-
-    return bad_request(request, exception)
+    # No request context: whatever failed (the database, a context processor) may fail again.
+    try:
+        html = loader.get_template("500.html").render()
+    except Exception:  # noqa: BLE001 - the last resort must not raise
+        log.exception("the 500 page failed to render")
+        html = "<!doctype html><h1>Server Error (500)</h1>"
+    return HttpResponseServerError(html)

@@ -169,7 +169,9 @@ def lookup_serial(request: HttpRequest) -> JsonResponse:
 @require_POST
 @staff_area(STAFF_ROLES)
 def lookup_customer(request: HttpRequest) -> HttpResponse:
-    """Customers by phone (POST: phone numbers stay out of URLs and access logs)."""
+    """Customers by phone (POST: phone numbers stay out of URLs and access logs). The intake
+    page's script shows the answer, or the phone's error, right under the phone field; the page
+    does not reload, so nothing typed is lost."""
     try:
         phone = clean_phone(request.POST.get("phone", ""), field="phone")
     except ValidationFailed as exc:
