@@ -18,14 +18,14 @@ from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from service_center import selectors, services
+from service_center import selectors, services, signin
 from service_center.errors import NotFound, PermissionDenied
 from service_center.models import Channel
 from workflows.api_errors import BoundedJSONParser, PayloadTooLarge
@@ -249,12 +249,16 @@ class TokenView(BaseAPIView):
         tags=["auth"],
     )
     def post(self, request):
-        from workflows.public import check_ip_rate, client_ip  # the public per-IP limit
-
-        check_ip_rate("login:" + client_ip(request))
         data = self.input(TokenInSerializer)
-        check = AuthTokenSerializer(data=data, context={"request": request})
-        check.is_valid(raise_exception=True)
+        # authenticate() gets Django's request: the sign-in lock-out (service_center.signin)
+        # counts failures per (username, address) and per address, and refuses a locked client.
+        django_request = request._request
+        check = AuthTokenSerializer(data=data, context={"request": django_request})
+        if not check.is_valid():
+            wait = signin.locked_for(django_request, {"username": data["username"]})
+            if wait is not None:
+                raise signin.SignInLocked(wait)
+            raise ValidationError(check.errors)
         token, _created = Token.objects.get_or_create(user=check.validated_data["user"])
         return Response({"token": token.key})
 

@@ -22,8 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
-from rest_framework.throttling import BaseThrottle
 
+from core import net
 from service_center.errors import DomainError, NotFound, ValidationFailed
 from service_center.models import staff_name
 from workflows import gate, public_cache, selectors, timeline
@@ -53,8 +53,9 @@ def lookup_not_found() -> NotFound:
 
 
 def client_ip(request: Any) -> str:
-    """The client address, honouring NUM_PROXIES trusted X-Forwarded-For hops (as DRF does)."""
-    return BaseThrottle().get_ident(request) or "unknown"
+    """What the per-address limit counts against: `core.net.client_bucket` (the client address
+    decided in one place, honouring NUM_PROXIES; an IPv6 client's /64)."""
+    return net.client_bucket(request)
 
 
 def _count(key: str, window: int) -> tuple[int, int]:
