@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,12 +57,21 @@ def staff_create(
 
 
 def _grant_reference_data_admin(user: Any) -> None:
+    # The admin narrows these to the manager's own center (service_center/admin.py).
     from django.contrib.auth.models import Permission
 
-    wanted = ["servicecenter", "productmodel", "device", "part", "stock", "customer"]
-    perms = Permission.objects.filter(content_type__model__in=wanted).exclude(
-        content_type__model="stock", codename__startswith="add_"
-    )
+    wanted = [
+        "servicecenter",
+        "productmodel",
+        "device",
+        "part",
+        "stock",
+        "customer",
+        "staffprofile",
+    ]
+    # Only superusers add centers; stock changes through stock_adjust; profiles are not deleted.
+    withheld = ["add_servicecenter", "delete_servicecenter", "add_stock", "delete_staffprofile"]
+    perms = Permission.objects.filter(content_type__model__in=wanted).exclude(codename__in=withheld)
     view_repairs = Permission.objects.filter(
         content_type__model__in=[
             "repair",
@@ -74,6 +84,67 @@ def _grant_reference_data_admin(user: Any) -> None:
         codename__startswith="view_",
     )
     user.user_permissions.set(list(perms) + list(view_repairs))
+
+
+CENTER_CODE = re.compile(r"[A-Z][A-Z0-9]{1,7}")
+
+
+def center_code_clean(code: Any) -> str:
+    """`gn` -> `GN`. A code is 2 to 8 letters and digits, starting with a letter (it begins every
+    ticket number of the center, so it can't contain the ticket's dashes)."""
+    code = clean_text(code, field="code", max_length=40, required=True).upper()
+    if not CENTER_CODE.fullmatch(code):
+        raise ValidationFailed(
+            {"code": ["2 to 8 letters A-Z and digits, starting with a letter, e.g. GN."]}
+        )
+    return code
+
+
+def center_create(
+    *,
+    code: Any,
+    name: Any,
+    address: Any = "",
+    phone: Any = "",
+    requires_deposit_for_ordered_parts: bool = False,
+) -> ServiceCenter:
+    """A new service center. Raises ValidationFailed for a bad field or a code already taken."""
+    code = center_code_clean(code)
+    fields = _center_fields(name=name, address=address, phone=phone)
+    try:
+        with transaction.atomic():
+            return ServiceCenter.objects.create(
+                code=code,
+                requires_deposit_for_ordered_parts=bool(requires_deposit_for_ordered_parts),
+                **fields,
+            )
+    except IntegrityError:
+        raise ValidationFailed({"code": [f"Service center {code} already exists."]}) from None
+
+
+def center_update(
+    *, code: Any, name: Any = None, address: Any = None, phone: Any = None
+) -> ServiceCenter:
+    """Change the name, address or phone of an existing center; None leaves a field as it is."""
+    code = center_code_clean(code)
+    fields = _center_fields(name=name, address=address, phone=phone)
+    with transaction.atomic():
+        center = ServiceCenter.objects.select_for_update().filter(code=code).first()
+        if center is None:
+            raise NotFound(f"No service center {code}.")
+        for key, value in fields.items():
+            setattr(center, key, value)
+        center.save(update_fields=list(fields) or None)
+    return center
+
+
+def _center_fields(*, name: Any, address: Any, phone: Any) -> dict[str, str]:
+    given = {"name": (name, 120), "address": (address, 300), "phone": (phone, 40)}
+    return {
+        key: clean_text(value, field=key, max_length=limit, required=key == "name")
+        for key, (value, limit) in given.items()
+        if value is not None
+    }
 
 
 def product_model_create(*, code: Any, name: Any, category: Any = "", warranty_months: Any = 12):

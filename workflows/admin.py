@@ -1,9 +1,29 @@
-"""Repairs are read-only here: every state change goes through workflows/services.py."""
+"""Repairs are read-only here: every state change goes through workflows/services.py.
+
+Everything is scoped to the manager's center (service_center/admin.py). A repair's status token
+opens its public status page, so it is never shown: the field is left out, messages and timeline
+texts that carry the status link show it as `/status/t/…/`, and no URL filter reaches them.
+"""
+
+from __future__ import annotations
+
+import re
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from parts.admin import ReadOnlyMixin
+from service_center.admin import CenterScopedAdmin
 from workflows.models import Notification, Promise, Repair, RepairEvent
+
+_STATUS_LINK = re.compile(r"/status/t/[^/\s]+")
+
+
+def mask_status_token(text: str, token: str = "") -> str:
+    """The text with every status link's token (and the repair's token anywhere) as `…`."""
+    if token:
+        text = text.replace(token, "…")
+    return _STATUS_LINK.sub("/status/t/…", text)
 
 
 class RepairEventInline(ReadOnlyMixin, admin.TabularInline):
@@ -16,10 +36,17 @@ class RepairEventInline(ReadOnlyMixin, admin.TabularInline):
         "transition",
         "from_state",
         "to_state",
-        "text",
+        "masked_text",
         "customer_visible",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("repair")
+
+    @admin.display(description=_("text"))
+    def masked_text(self, event):
+        return mask_status_token(event.text, event.repair.status_token)
 
 
 class PromiseInline(ReadOnlyMixin, admin.TabularInline):
@@ -30,17 +57,82 @@ class PromiseInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Repair)
-class RepairAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class RepairAdmin(ReadOnlyMixin, CenterScopedAdmin):
     list_display = ("ticket_number", "state", "coverage", "customer", "technician", "created_at")
     list_filter = ("state", "coverage", "center")
     search_fields = ("ticket_number", "customer__name", "reported_serial")
     list_select_related = ("customer", "technician")
     exclude = ("status_token",)
+    secret_fields = ("status_token",)
     inlines = [PromiseInline, RepairEventInline]
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyMixin, CenterScopedAdmin):
+    center_lookup = "repair__center"
+    center_field = ""
     list_display = ("repair", "kind", "channel", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "kind")
     list_select_related = ("repair",)
+    fields = (
+        "repair",
+        "kind",
+        "channel",
+        "recipient",
+        "message",
+        "status",
+        "attempts",
+        "created_at",
+        "claimed_at",
+        "sent_at",
+        "masked_error",
+    )
+    readonly_fields = fields
+    secret_fields = ("body", "last_error", "idempotency_key")
+
+    @admin.display(description=_("message"))
+    def message(self, notification):
+        return mask_status_token(notification.body, notification.repair.status_token)
+
+    @admin.display(description=_("last error"))
+    def masked_error(self, notification):
+        return mask_status_token(notification.last_error, notification.repair.status_token)
+
+
+@admin.register(RepairEvent)
+class RepairEventAdmin(ReadOnlyMixin, CenterScopedAdmin):
+    center_lookup = "repair__center"
+    center_field = ""
+    list_display = ("at", "repair", "kind", "actor_name", "masked_text", "customer_visible")
+    list_filter = ("kind", "customer_visible")
+    list_select_related = ("repair",)
+    search_fields = ("repair__ticket_number",)
+    fields = (
+        "repair",
+        "at",
+        "actor_name",
+        "kind",
+        "transition",
+        "from_state",
+        "to_state",
+        "customer_visible",
+        "masked_text",
+    )
+    readonly_fields = fields
+    secret_fields = ("text", "data")
+
+    @admin.display(description=_("text"))
+    def masked_text(self, event):
+        return mask_status_token(event.text, event.repair.status_token)
+
+
+@admin.register(Promise)
+class PromiseAdmin(ReadOnlyMixin, CenterScopedAdmin):
+    center_lookup = "repair__center"
+    center_field = ""
+    list_display = ("due_at", "repair", "kind", "note", "fulfilled_at")
+    list_filter = ("kind",)
+    list_select_related = ("repair",)
+    search_fields = ("repair__ticket_number",)
+    fields = ("repair", "kind", "due_at", "note", "made_at", "fulfilled_at")
+    readonly_fields = fields
