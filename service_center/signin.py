@@ -156,8 +156,9 @@ class SignInLockout(AbstractAxesHandler, AxesBaseHandler):
     def user_logged_in(self, sender, request, user, **kwargs) -> None:
         if request is None or not settings.AXES_RESET_ON_SUCCESS:
             return
-        user_key, _limit = _counters(request, {"username": user.get_username()})[0]
-        cache.delete(user_key)
+        for key, _limit in _counters(request, {"username": user.get_username()}):
+            if key.startswith("signin:user:"):
+                cache.delete(key)
 
     def user_logged_out(self, sender, request, user, **kwargs) -> None:
         return None
@@ -169,15 +170,17 @@ class SignInLockout(AbstractAxesHandler, AxesBaseHandler):
         username: str | None = None,
         ip_or_username: bool = False,
     ) -> int:
-        """Unlock an address (`axes_reset_ip`), or one username at one address; a username alone
-        can't be found (its counters are keyed with the address)."""
+        """Unlock before the cool-off: `manage.py axes_reset_ip_username ADDRESS USERNAME` clears
+        that username's counter at that address and the address's own; `axes_reset_ip ADDRESS`
+        only the address's. A username alone can't be found: its counters are keyed with the
+        address."""
         if ip_address is None or ip_or_username:
-            raise NotImplementedError("Give the address (and optionally the username) to reset.")
+            raise NotImplementedError(
+                "Give the address: manage.py axes_reset_ip_username ADDRESS USERNAME"
+            )
         request = HttpRequest()
         request.axes_ip_address = ip_address
         keys = [key for key, _limit in _counters(request, {"username": username})]
-        if username is None:
-            keys = keys[-1:]  # the address counter only
         keys += [_lock_key(key) for key in keys]
         found = len(cache.get_many(keys))
         cache.delete_many(keys)

@@ -4,10 +4,12 @@ locked, and sign-in back after the cool-off."""
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from service_center import signin
@@ -226,3 +228,10 @@ def test_the_lock_holds_across_two_app_processes_sharing_redis(two_servers):  # 
         status, body, headers = _http_post(port, path, {"username": "desk", "password": PASSWORD})
         assert status == 429 and body["code"] == "throttled" and body["retry_after"] > 0
         assert int(headers["Retry-After"]) > 0
+
+
+def test_a_manager_can_unlock_a_username_at_an_address_before_the_cool_off(desk, settings):
+    fail(settings.AXES_FAILURE_LIMIT, "desk")
+    assert page_login(Client(), "desk", PASSWORD).status_code == 429
+    call_command("axes_reset_ip_username", HOME, "desk", stdout=io.StringIO())
+    assert page_login(Client(), "desk", PASSWORD).status_code == 302
