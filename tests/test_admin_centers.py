@@ -549,6 +549,7 @@ def test_the_admin_speaks_korean_and_english(first, manager):
     assert "서비스센터" in page  # the center column
     repairs = ko.get("/admin/workflows/repair/").content.decode()
     assert "접수 번호" in repairs and "보증 구분" in repairs
+    assert "볼 수리 선택" in repairs  # a view-only list (Django's own Korean garbles this one)
     form = ko.get(admin_url(first.customer, "change")).content.decode()
     assert "전화번호" in form and "등록 시각" in form
     en = client_for(manager, "en").get("/admin/service_center/customer/").content.decode()
