@@ -344,6 +344,7 @@ class CustomerAdmin(CenterScopedAdmin):
     list_filter = ("center",)
     list_select_related = ("center",)
     readonly_fields = ("created_at",)
+    ordering = ("-created_at", "-id")
 
 
 @admin.register(ProductModel)
@@ -369,6 +370,7 @@ class DeviceAdmin(CenterScopedAdmin):
     search_fields = ("serial_number",)
     list_select_related = ("product_model", "owner")
     raw_id_fields = ("owner",)
+    ordering = ("serial_number",)
 
     def center_q(self, center_id: int) -> Q:
         return Q(owner__isnull=True) | Q(owner__center_id=center_id)

@@ -186,6 +186,18 @@ def test_no_change_list_of_another_centers_manager_shows_the_first_centers_rows(
             searched = client.get(url, {"q": CUSTOMER})
             assert_none_shown(searched, [s for s in strings if s != CUSTOMER], f"{url}?q=")
     assert seen >= 12  # every list a manager works with was really opened
+    for model, field, term in [
+        ("repair", "customer", CUSTOMER),
+        ("repair", "device", first.device.serial_number[:6]),
+        ("reservation", "repair", first.ticket_number[:6]),
+    ]:
+        app = "parts" if model == "reservation" else "workflows"
+        found = client.get(
+            "/admin/autocomplete/",
+            {"app_label": app, "model_name": model, "field_name": field, "term": term},
+        )
+        assert found.status_code in (200, 403, 404)
+        assert_none_shown(found, strings, f"autocomplete {model}.{field}")
 
 
 def test_another_centers_manager_can_neither_open_nor_change_the_first_centers_rows(
