@@ -140,9 +140,7 @@ def test_parts_arrived_is_blocked_while_a_reservation_waits(diagnosed, desk):
     repair = diagnosed(parts=[{"part_number": "CLIP-SPRING-01"}])
     repair = s.repair_approve(repair=repair, actor=desk)
 
-    codes = blocked_codes(
-        s.run_transition, repair=repair, name="parts_arrived", actor=s.SYSTEM_ACTOR
-    )
+    codes = blocked_codes(s.repair_parts_arrived, repair=repair, actor=s.SYSTEM_ACTOR)
 
     assert codes == ["parts_not_on_hand"]
 

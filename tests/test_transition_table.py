@@ -176,7 +176,7 @@ def call(name: str, repair: Repair, w: dict) -> Repair:
             line = PartsOrderLine.objects.get(repair=repair)
             parts_services.parts_order_receive(order_id=line.order_id)
             return Repair.objects.get(pk=repair.pk)
-        return s.run_transition(repair, "parts_arrived", SYSTEM_ACTOR)
+        return s.repair_parts_arrived(repair=repair, actor=SYSTEM_ACTOR)
     data = {
         "assign": {"technician": tech},
         "diagnose": {

@@ -1,7 +1,7 @@
-"""Every write to a repair. Each transition is one service here, and each service:
-
-runs in `transaction.atomic()`, locks the repair row (`select_for_update`), checks the actor's
-role, stages its input on the row, asks the gate for blockers, calls the FSM transition, saves,
+"""Every write to a repair. Each transition is one service here, and each service reads top to
+bottom with the helpers of `core.py`: in one `transaction.atomic()` it locks the repair row
+(`select_for_update`) and checks the actor's role, puts its input on the row, asks the gate for
+blockers, touches other rows (reservations, promises), calls the FSM transition and saves,
 writes one RepairEvent, writes any Notification row, and schedules delivery with `on_commit`.
 The API, the pages, the admin and the management commands all come through here.
 """
@@ -28,15 +28,14 @@ from workflows.services.before_repair import (  # noqa: F401
     repair_diagnose,
     repair_invite_for_repair,
     repair_part_eta_known,
+    repair_parts_arrived,
     repair_parts_reserved,
     repair_record_deposit,
     repair_set_coverage,
 )
 from workflows.services.core import (  # noqa: F401
     WORK_STARTED_STATES,
-    Step,
     lock_repair,
-    run_transition,
     status_link,
 )
 from workflows.services.intake import (  # noqa: F401

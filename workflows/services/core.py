@@ -1,16 +1,32 @@
-"""The path every write to a repair takes: lock, role, gate, transition, event, outbox."""
+"""The steps every write to a repair takes, as small helpers each service calls top to bottom:
+
+@atomic_service                                # one transaction; lost races -> Conflict
+def repair_<verb>(*, repair, actor, <inputs>) -> Repair:
+    r = lock_for(repair, "<verb>", actor)      # row lock; NotFound, PermissionDenied
+    ...check what needs the locked row; put the input on it...
+    require_gate(r, "<verb>")                  # only where other rows are touched before the move
+    ...other rows: reservations...
+    moved = move(r, "<verb>", actor)           # gate (FSM conditions), version + 1, save
+    with translation.override(r.language):     # texts in the customer's language
+        record_transition(moved, text=..., data=...)
+        ...other rows: promises...
+        queue_message(r, NotificationKind.<KIND>, body)  # outbox row, delivered after commit
+    return r
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone, translation
+from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
@@ -23,27 +39,29 @@ from service_center.errors import (
     PermissionDenied,
     TransitionBlocked,
 )
-from workflows import gate, notify, public_cache
-from workflows.choices import (
-    ActorKind,
-    EventKind,
-    PromiseKind,
-    State,
-)
+from workflows import gate, notify, public_cache, registry
+from workflows.choices import ActorKind, EventKind, PromiseKind, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
-from workflows.roles import SYSTEM_ACTOR, Actor, actor_may, as_actor
+from workflows.roles import SYSTEM_ACTOR, actor_may, as_actor
 
 WORK_STARTED_STATES = (State.IN_REPAIR, State.REPAIRED, State.READY_FOR_PICKUP, State.SHIPPED)
 
-# --- plumbing --------------------------------------------------------------------------------
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
-def _db_guard(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn lost races (optimistic-lock misses, deadlocks, lock time-outs) into Conflict."""
+# --- the transaction and the lock --------------------------------------------------------------
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+
+def atomic_service(func: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Run a service in one `transaction.atomic()`. A lost race (optimistic-lock miss, unique
+    collision, deadlock, lock time-out) rolls it back and raises Conflict; domain errors pass."""
+
+    @functools.wraps(func)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
-            return func(*args, **kwargs)
+            with transaction.atomic():
+                return func(*args, **kwargs)
         except DomainError:
             raise
         except ConcurrentTransition:
@@ -60,18 +78,14 @@ def _db_guard(func: Callable[..., Any]) -> Callable[..., Any]:
                 f"The database was busy ({exc.__class__.__name__}); try again."
             ) from None
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    wrapper.__wrapped__ = func  # type: ignore[attr-defined]
-    return wrapper
-
-
-def _repair_id(repair: Repair | int) -> int:
-    return repair if isinstance(repair, int) else repair.pk
+    return run
 
 
 def lock_repair(repair_id: int) -> Repair:
-    """The repair row under lock, with what the gate needs already loaded."""
+    """The repair row under lock (`select_for_update`), with what the gate needs loaded.
+    Raises NotFound; RuntimeError outside a transaction, where the lock would end at once."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_repair() needs transaction.atomic(): the lock would not hold.")
     try:
         repair = (
             Repair.objects.select_for_update(of=("self",))
@@ -82,66 +96,156 @@ def lock_repair(repair_id: int) -> Repair:
         )
     except Repair.DoesNotExist:
         raise NotFound("No such repair.") from None
-    prefetch_related_objects(
-        [repair], Prefetch("reservations", queryset=Reservation.objects.select_related("part"))
-    )
+    _prefetch_reservations(repair)
     return repair
 
 
-def _refresh_reservations(repair: Repair) -> None:
-    repair._prefetched_objects_cache.pop("reservations", None)
+def lock_for(repair: Repair | int, name: str, actor: Any) -> Repair:
+    """Lock the repair for transition or action `name`. Raises NotFound, and PermissionDenied
+    when the actor's role may not run it on this repair."""
+    locked = lock_repair(repair if isinstance(repair, int) else repair.pk)
+    if not actor_may(actor, locked, name):
+        what = "this repair" if name in registry.TRANSITIONS else "on this repair"
+        raise PermissionDenied(f"You may not {name.replace('_', ' ')} {what}.")
+    return locked
+
+
+def refresh_reservations(repair: Repair) -> None:
+    """Reload the locked repair's reservations after a change: the gate and the quote read them.
+    (`refresh_from_db` with a prefetched relation's name only drops that prefetch.)"""
+    repair.refresh_from_db(fields=["reservations"])
+    _prefetch_reservations(repair)
+
+
+def _prefetch_reservations(repair: Repair) -> None:
     prefetch_related_objects(
         [repair], Prefetch("reservations", queryset=Reservation.objects.select_related("part"))
     )
 
 
-def _event(
+# --- the transition ----------------------------------------------------------------------------
+
+
+def require_gate(repair: Repair, name: str) -> None:
+    """Raise TransitionBlocked with the gate's blockers unless transition `name` may run."""
+    blockers = gate.transition_blockers(repair, name)
+    if blockers:
+        raise TransitionBlocked(blockers, name)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What `move` did: the repair, the transition, the state it left and who moved it."""
+
+    repair: Repair
+    name: str
+    previous: str
+    actor: Any
+
+
+def move(repair: Repair, name: str, actor: Any) -> Moved:
+    """Call the FSM transition `name`, count a new version and save. The FSM's conditions are
+    the gate: when the state or a check does not allow it, raises TransitionBlocked with the
+    gate's blockers (call `require_gate` first only to stop before touching other rows)."""
+    previous = repair.state
+    try:
+        getattr(repair, name)()
+    except TransitionNotAllowed:
+        raise TransitionBlocked(
+            gate.transition_blockers(repair, name) or [gate.state_blocker(repair, name)], name
+        ) from None
+    repair.version += 1
+    repair.save()
+    return Moved(repair, name, previous, actor)
+
+
+def plain_transition(repair: Repair | int, name: str, actor: Any, *, text: StrPromise) -> Repair:
+    """A transition with no input and no other rows: lock, gate, move, one event whose `text`
+    (a lazy translation) is rendered in the repair's language. Call inside `atomic_service`."""
+    r = lock_for(repair, name, actor)
+    moved = move(r, name, actor)
+    with translation.override(r.language):
+        record_transition(moved, text=str(text))
+    return r
+
+
+def give_up(repair: Repair | int, name: str, actor: Any, *, reason: str) -> Repair:
+    """decline, report_unrepairable, cancel: lock, record the reason, move, release the parts.
+    Call inside `atomic_service`."""
+    r = lock_for(repair, name, actor)
+    r.outcome_reason = reason
+    moved = move(r, name, actor)
+    with translation.override(r.language):
+        record_transition(moved, text=reason, data={"reason": reason})
+    parts_services.reservations_release(repair=r)
+    return r
+
+
+# --- the timeline and the outbox ---------------------------------------------------------------
+
+
+def record_event(
     repair: Repair,
-    actor: Actor,
+    actor: Any,
     kind: str,
     *,
     text: str = "",
     data: dict | None = None,
     customer_visible: bool = False,
-    transition: str = "",
-    from_state: str = "",
-    to_state: str = "",
+    moved: Moved | None = None,
 ) -> RepairEvent:
-    user = actor.user if actor.kind == ActorKind.STAFF else None
+    """One timeline row (of transition `moved`, if given). A row the customer sees drops the
+    cached public answer, now and again after commit (a reader in between may cache the old)."""
+    actor = as_actor(actor)
     if customer_visible or kind == EventKind.TRANSITION:
-        # Now, and again after commit: a reader between the two may cache the old answer.
         public_cache.forget(repair.pk)
         transaction.on_commit(partial(public_cache.forget, repair.pk))
     return RepairEvent.objects.create(
         repair=repair,
         actor_kind=actor.kind if actor.kind in ActorKind.values else ActorKind.SYSTEM,
-        actor=user,
+        actor=actor.user if actor.kind == ActorKind.STAFF else None,
         actor_name=actor.label[:120],
         kind=kind,
-        transition=transition,
-        from_state=from_state,
-        to_state=to_state,
+        transition=moved.name if moved else "",
+        from_state=moved.previous if moved else "",
+        to_state=repair.state if moved else "",
         customer_visible=customer_visible,
         text=text,
         data=data or {},
     )
 
 
-def status_link(repair: Repair) -> str:
-    return f"{settings.SITE_URL}/status/t/{repair.status_token}/"
+def record_transition(
+    moved: Moved,
+    *,
+    text: str,
+    data: dict | None = None,
+    customer_visible: bool = True,
+    kind: str = EventKind.TRANSITION,
+) -> RepairEvent:
+    """The timeline row of a transition: who moved the repair, from where to its state now."""
+    return record_event(
+        moved.repair,
+        moved.actor,
+        kind,
+        text=text,
+        data=data,
+        customer_visible=customer_visible,
+        moved=moved,
+    )
 
 
-def _notification(repair: Repair, kind: str, body: str) -> Notification:
-    """One outbox row per (repair, kind, state change): `version` makes the key unique."""
-    recipient = str(repair.customer.phone)
+def queue_message(repair: Repair, kind: str, body: str) -> Notification:
+    """One outbox row to the customer, and its timeline row; delivered after commit. The key
+    holds the repair's version: one message per (repair, kind, state change)."""
     notification = Notification.objects.create(
         repair=repair,
         kind=kind,
-        recipient=recipient,
+        recipient=str(repair.customer.phone),
         body=body[:2000],
         idempotency_key=f"{repair.pk}:{kind}:{repair.version}",
     )
-    _event(
+    record_event(
         repair,
         SYSTEM_ACTOR,
         EventKind.NOTIFICATION,
@@ -153,121 +257,43 @@ def _notification(repair: Repair, kind: str, body: str) -> Notification:
     return notification
 
 
-@dataclass
-class Step:
-    """What a transition service adds to the common path."""
-
-    stage: Callable[[Repair], None] | None = None  # put the input on the row (before the gate)
-    before: Callable[[Repair], None] | None = None  # other rows, after the gate passed
-    after: Callable[[Repair, RepairEvent], None] | None = None  # other rows, after the save
-    text: Callable[[Repair], str] | str = ""
-    data: Callable[[Repair], dict] | dict = field(default_factory=dict)
-    customer_visible: bool = True
-    kind: str = EventKind.TRANSITION
-    notify: Callable[[Repair], tuple[str, str] | None] | None = None  # (kind, body)
+def status_link(repair: Repair) -> str:
+    return f"{settings.SITE_URL}/status/t/{repair.status_token}/"
 
 
-def _value(spec: Any, repair: Repair) -> Any:
-    return spec(repair) if callable(spec) else spec
-
-
-@_db_guard
-def run_transition(repair: Repair | int, name: str, actor: Any, step: Step | None = None) -> Repair:
-    """The one path every repair transition takes. Locks the repair; raises PermissionDenied,
-    TransitionBlocked (with blockers), ValidationFailed or Conflict; schedules delivery on
-    commit."""
-    step = step or Step()
-    actor = as_actor(actor)
-    with transaction.atomic():
-        repair = lock_repair(_repair_id(repair))
-        if not actor_may(actor, repair, name):
-            raise PermissionDenied(f"You may not {name.replace('_', ' ')} this repair.")
-        if step.stage:
-            step.stage(repair)
-        blockers = gate.transition_blockers(repair, name)
-        if blockers:
-            raise TransitionBlocked(blockers, name)
-        if step.before:
-            step.before(repair)
-        from_state = repair.state
-        try:
-            getattr(repair, name)()
-        except TransitionNotAllowed:
-            raise TransitionBlocked(
-                gate.transition_blockers(repair, name) or [gate.state_blocker(repair, name)], name
-            ) from None
-        repair.version += 1
-        repair.save()
-        with translation.override(repair.language):
-            event = _event(
-                repair,
-                actor,
-                step.kind,
-                text=str(_value(step.text, repair)),
-                data=_value(step.data, repair),
-                customer_visible=step.customer_visible,
-                transition=name,
-                from_state=from_state,
-                to_state=repair.state,
-            )
-            if step.after:
-                step.after(repair, event)
-            message = step.notify(repair) if step.notify else None
-            if message:
-                _notification(repair, *message)
-    return repair
-
-
-def _won(amount: int | None) -> str:
+def won(amount: int | None) -> str:
     return (
         _("to be confirmed") if amount is None else _("%(amount)s won") % {"amount": f"{amount:,}"}
     )
 
 
-def _center_line(repair: Repair) -> str:
+def center_line(repair: Repair) -> str:
     return f"[{repair.center.name}] {repair.ticket_number}"
 
 
-@_db_guard
-def _repair_action(
-    repair: Repair | int, name: str, actor: Any, work: Callable[[Repair, Actor], Any]
-):
-    actor = as_actor(actor)
-    with transaction.atomic():
-        locked = lock_repair(_repair_id(repair))
-        if not actor_may(actor, locked, name):
-            raise PermissionDenied(f"You may not {name.replace('_', ' ')} on this repair.")
-        return work(locked, actor)
+# --- promises ----------------------------------------------------------------------------------
 
 
-def _fulfil_promises(
-    repair: Repair, kind: str, actor: Actor, *, only_if_no_parts_waiting: bool = False
-) -> None:
-    if only_if_no_parts_waiting:
-        _refresh_reservations(repair)
-        if gate.check(repair, ["parts_not_on_hand"]):
-            return
+def fulfil_open_promises(repair: Repair, kind: str, actor: Any) -> None:
+    """Mark the repair's open promises of `kind` kept, each with a timeline row."""
     open_ = list(Promise.objects.filter(repair=repair, kind=kind, fulfilled_at__isnull=True))
-    _mark_fulfilled(open_, repair, actor)
+    mark_fulfilled(open_, repair, actor)
 
 
-def _mark_fulfilled(promises: list[Promise], repair: Repair, actor: Actor) -> None:
+def mark_fulfilled(promises: list[Promise], repair: Repair, actor: Any) -> None:
     if not promises:
         return
+    actor = as_actor(actor)
     now = timezone.now()
     Promise.objects.filter(pk__in=[p.pk for p in promises]).update(
         fulfilled_at=now, fulfilled_by=actor.user
     )
     for p in promises:
         p.fulfilled_at = now
-        _event(
+        record_event(
             repair,
             actor,
             EventKind.PROMISE_FULFILLED,
             text=str(PromiseKind(p.kind).label),
             data={"promise": p.pk, "kind": p.kind},
         )
-
-
-def _release_after(r: Repair, event: RepairEvent) -> None:
-    parts_services.reservations_release(repair=r)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -34,15 +33,20 @@ from service_center.validation import (
 from workflows.choices import (
     ActorKind,
     Coverage,
-    EventKind,
     IntakeChannel,
     NotificationKind,
     ReturnMethod,
-    State,
 )
 from workflows.models import Repair, new_ticket_number
-from workflows.roles import actor_may, as_actor
-from workflows.services.core import _center_line, _db_guard, _event, _notification, status_link
+from workflows.roles import Actor, actor_may, as_actor
+from workflows.services.core import (
+    Moved,
+    atomic_service,
+    center_line,
+    queue_message,
+    record_transition,
+    status_link,
+)
 
 # --- intake ----------------------------------------------------------------------------------
 
@@ -104,7 +108,7 @@ def customer_find_or_create(*, center: ServiceCenter, data: Any) -> Customer:
     return customer
 
 
-@_db_guard
+@atomic_service
 def repair_intake(
     *,
     center: ServiceCenter,
@@ -121,62 +125,108 @@ def repair_intake(
     language: Any = None,
 ) -> Repair:
     """Take a device (or a phoned-in problem) in. Coverage follows the serial: warranty if in
-    warranty, paid if expired or parallel import, undetermined if the serial is unknown."""
-    actor = as_actor(actor)
-    if actor.kind != ActorKind.STAFF or not actor_may(actor, _CenterScope(center.pk), "intake"):
+    warranty, paid if expired or parallel import, undetermined if the serial is unknown.
+    Raises PermissionDenied, ValidationFailed, Conflict; a repair not handed in at the counter
+    gets its ticket number and status link by message after commit."""
+    who = as_actor(actor)
+    if who.kind != ActorKind.STAFF or not actor_may(who, _CenterScope(center.pk), "intake"):
         raise PermissionDenied("Only the front desk takes repairs in.")
-    symptom = clean_text(symptom, field="symptom", max_length=2000, required=True, multiline=True)
-    accessories = clean_text(accessories, field="accessories", max_length=300)
-    channel = clean_choice(intake_channel, field="intake_channel", choices=IntakeChannel)
-    in_shop = clean_bool(device_in_shop, field="device_in_shop")
-    method = clean_choice(return_method, field="return_method", choices=ReturnMethod)
-    address = clean_text(courier_address, field="courier_address", max_length=300)
+    fields = _intake_fields(
+        symptom=symptom,
+        accessories=accessories,
+        intake_channel=intake_channel,
+        device_in_shop=device_in_shop,
+        return_method=return_method,
+        courier_address=courier_address,
+        language=language,
+    )
     lookup = serial_lookup(serial_number) if serial_number not in (None, "") else None
     model = _intake_model(lookup, product_model)
-    lang = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-    coverage, reason = coverage_from_serial(lookup)
-    with transaction.atomic():
-        person = customer_find_or_create(center=center, data=customer)
-        repair = Repair.objects.create(
-            ticket_number=_unique_ticket(center.code),
-            center=center,
-            customer=person,
-            device=lookup.device if lookup else None,
-            reported_serial=lookup.serial_number if lookup else "",
-            product_model=model,
-            symptom=symptom,
-            accessories=accessories,
-            intake_channel=channel,
-            device_in_shop=in_shop,
-            return_method=method,
-            courier_address=address or (person.address if method == ReturnMethod.COURIER else ""),
-            courier_recipient=person.name if method == ReturnMethod.COURIER else "",
-            coverage=coverage,
-            coverage_reason=reason,
-            language=lang,
-            created_by=actor.user,
-        )
-        if lookup and lookup.device and lookup.device.owner_id is None:
-            Device.objects.filter(pk=lookup.device.pk, owner__isnull=True).update(owner=person)
-        _event(
-            repair,
-            actor,
-            EventKind.TRANSITION,
-            transition="intake",
-            to_state=State.RECEIVED,
-            customer_visible=True,
-            text=symptom,
-            data={"coverage": coverage, "coverage_reason": reason, "channel": channel},
-        )
-        if channel != IntakeChannel.WALK_IN:
-            # Nobody handed them a paper ticket: send the number and the status link.
-            with translation.override(repair.language):
-                body = _("%(head)s received. Follow your repair: %(link)s") % {
-                    "head": _center_line(repair),
-                    "link": status_link(repair),
-                }
-            _notification(repair, NotificationKind.RECEIVED, body)
+    person = customer_find_or_create(center=center, data=customer)
+    repair = _repair_create(
+        center=center, person=person, actor=who, lookup=lookup, model=model, **fields
+    )
+    _record_intake(repair, who)
     return repair
+
+
+def _intake_fields(
+    *,
+    symptom: Any,
+    accessories: Any,
+    intake_channel: Any,
+    device_in_shop: Any,
+    return_method: Any,
+    courier_address: Any,
+    language: Any,
+) -> dict[str, Any]:
+    """The repair's own fields from the intake form, each validated."""
+    return {
+        "symptom": clean_text(
+            symptom, field="symptom", max_length=2000, required=True, multiline=True
+        ),
+        "accessories": clean_text(accessories, field="accessories", max_length=300),
+        "intake_channel": clean_choice(
+            intake_channel, field="intake_channel", choices=IntakeChannel
+        ),
+        "device_in_shop": clean_bool(device_in_shop, field="device_in_shop"),
+        "return_method": clean_choice(return_method, field="return_method", choices=ReturnMethod),
+        "courier_address": clean_text(courier_address, field="courier_address", max_length=300),
+        "language": language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
+    }
+
+
+def _repair_create(
+    *,
+    center: ServiceCenter,
+    person: Customer,
+    actor: Actor,
+    lookup: SerialLookup | None,
+    model: ProductModel | None,
+    courier_address: str,
+    **fields: Any,
+) -> Repair:
+    """The new repair row (a courier return goes to the customer unless told otherwise); an
+    owner-less device of a known serial becomes the customer's."""
+    courier = fields["return_method"] == ReturnMethod.COURIER
+    coverage, reason = coverage_from_serial(lookup)
+    if lookup and lookup.device and lookup.device.owner_id is None:
+        Device.objects.filter(pk=lookup.device.pk, owner__isnull=True).update(owner=person)
+    return Repair.objects.create(
+        ticket_number=_unique_ticket(center.code),
+        center=center,
+        customer=person,
+        device=lookup.device if lookup else None,
+        reported_serial=lookup.serial_number if lookup else "",
+        product_model=model,
+        courier_address=courier_address or (person.address if courier else ""),
+        courier_recipient=person.name if courier else "",
+        coverage=coverage,
+        coverage_reason=reason,
+        created_by=actor.user,
+        **fields,
+    )
+
+
+def _record_intake(repair: Repair, actor: Actor) -> None:
+    """The first timeline row; by phone or online, the ticket number and the status link."""
+    record_transition(
+        Moved(repair, "intake", "", actor),
+        text=repair.symptom,
+        data={
+            "coverage": repair.coverage,
+            "coverage_reason": repair.coverage_reason,
+            "channel": repair.intake_channel,
+        },
+    )
+    if repair.intake_channel == IntakeChannel.WALK_IN:
+        return  # they were handed a paper ticket
+    with translation.override(repair.language):
+        body = _("%(head)s received. Follow your repair: %(link)s") % {
+            "head": center_line(repair),
+            "link": status_link(repair),
+        }
+    queue_message(repair, NotificationKind.RECEIVED, body)
 
 
 @dataclass(frozen=True)
