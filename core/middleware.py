@@ -3,7 +3,8 @@
 PostgreSQL cannot store NUL in a text column and raises on any query that compares with one, so a
 `%00` anywhere a value reaches a filter was a 500. No legitimate client sends control characters
 in a path or a query string, and none sends NUL (or most other C0 controls) in a form field: such
-a request is answered 400 here (JSON under /api/, the 400 page elsewhere).
+a request is answered 400 here (JSON under /api/, the 400 page elsewhere). Header values are
+checked too (HTTP servers should refuse control characters there; not every one does).
 
 Form bodies may carry tab, newline and carriage return (multi-line fields). Bodies under /api/
 are left to DRF: its views parse JSON only (a form body is a 415 there) and its CharFields refuse
@@ -25,6 +26,8 @@ from django.utils import translation
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # In a form body tab, LF and CR are ordinary (a textarea); the rest of C0 and DEL are not.
 _FORM_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# In a header value only tab is (HTTP servers should refuse the rest; not all do).
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -35,6 +38,14 @@ def _has(pattern: re.Pattern[str], values: Iterable[str]) -> bool:
 
 def _query_has_control(request: HttpRequest) -> bool:
     return _has(_ANY_CONTROL, (s for key, vals in request.GET.lists() for s in (key, *vals)))
+
+
+def _headers_have_control(request: HttpRequest) -> bool:
+    # `Authorization: Token <key>` is looked up in the database: a NUL there was a 500 too.
+    return _has(
+        _HEADER_CONTROL,
+        (v for k, v in request.META.items() if k.startswith("HTTP_") and isinstance(v, str)),
+    )
 
 
 def _form_has_control(request: HttpRequest) -> bool:
@@ -72,7 +83,7 @@ def bad_request_response(request: HttpRequest) -> HttpResponse:
 
 
 class RejectControlCharactersMiddleware:
-    """400 for a control character in the path, the query string or a form field."""
+    """400 for a control character in the path, the query string, a header or a form field."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -82,6 +93,7 @@ class RejectControlCharactersMiddleware:
             _ANY_CONTROL.search(request.path)
             or _ANY_CONTROL.search(request.path_info)
             or _query_has_control(request)
+            or _headers_have_control(request)
             or _form_has_control(request)
         ):
             return bad_request_response(request)

@@ -513,10 +513,22 @@ def test_csrf_checked_posts_still_work_after_the_middleware_read_the_form(world,
 def test_a_cookie_with_a_control_character_is_ignored_not_a_500(world, desk):
     client = Client(raise_request_exception=False)
     client.force_login(desk)
-    # Django unquotes octal escapes in quoted cookies: this arrives as eight NUL characters.
-    client.cookies["sessionid"] = '"' + "\\000" * 8 + '"'
+    # Sent as sessionid="\000\000..." (SimpleCookie quotes it); Django unquotes the octal
+    # escapes, so the session key arrives as eight NUL characters.
+    client.cookies["sessionid"] = "\x00" * 8
+    assert "\\000" in client.cookies.output()
     response = client.get("/desk/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_a_control_character_in_a_header_is_a_400(world, desk):
+    client = Client(raise_request_exception=False)
+    # The token is looked up in the database: on PostgreSQL this was a 500.
+    response = client.get("/api/v1/repairs/", HTTP_AUTHORIZATION="Token abc\x00def")
+    _refused(response, "/api/v1/repairs/")
+    _refused(client.get("/status/", HTTP_USER_AGENT="x\x1by"), "/status/")
+    # A tab is legal inside a header value.
+    assert client.get("/status/", HTTP_USER_AGENT="x\ty").status_code == 200
 
 
 @requires_postgres
