@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import DomainError
 from parts.models import Part, PartsOrder, PartsOrderLine, Reservation, Stock
 from parts.services import stock_adjust
 from service_center.admin import (
@@ -20,7 +21,6 @@ from service_center.admin import (
     apply_service_errors,
     service_form_page,
 )
-from service_center.errors import DomainError
 from service_center.models import ServiceCenter
 
 

@@ -9,18 +9,18 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from parts import selectors, services
-from parts.models import Part, PartsOrderState
-from service_center.api import (
+from core.api import (
     BaseAPIView,
     require_action,
     responses,
     staff_center_id,
 )
-from service_center.errors import PermissionDenied, ValidationFailed
+from core.errors import PermissionDenied, ValidationFailed
+from core.idempotency import idempotent
+from parts import selectors, services
+from parts.models import Part, PartsOrderState
 from service_center.models import ServiceCenter
 from service_center.services import part_create
-from workflows.idempotency import idempotent
 
 # --- serializers ---------------------------------------------------------------------------------
 

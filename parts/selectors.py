@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
+from core.errors import NotFound, ValidationFailed
 from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderState, Stock
-from service_center.errors import NotFound, ValidationFailed
 
 
 def parts_list(*, center_id: int | None, product_model: str | None = None) -> QuerySet[Part]:

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import NotFound, TransitionBlocked, ValidationFailed
+from core.validation import clean_text
 from parts.models import (
     Part,
     PartsOrder,
@@ -23,9 +25,7 @@ from parts.models import (
     ReservationStatus,
     Stock,
 )
-from service_center.errors import NotFound, TransitionBlocked, ValidationFailed
 from service_center.models import ServiceCenter
-from service_center.validation import clean_text
 
 
 def _lock_stock(center_id: int, part_ids: list[int]) -> dict[int, Stock]:

@@ -8,11 +8,11 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core.errors import DomainError
+from core.roles import user_center_id
 from parts import services as parts_services
-from service_center.errors import DomainError
 from service_center.views import STAFF_ROLES, error_messages, render_staff, staff_area, status_for
 from workflows import page_selectors as sel
-from workflows.roles import user_center_id
 
 
 def _render(request: HttpRequest, *, failed: int | None = None, errors=None, status=200):

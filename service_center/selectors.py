@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from core.validation import clean_phone
 from service_center.models import Customer, Device, ProductModel
-from service_center.validation import clean_phone
 
 
 def customers_by_phone(*, center_id: int | None, phone: Any) -> QuerySet[Customer]:

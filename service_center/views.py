@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from service_center.errors import (
+from core.errors import (
     Conflict,
     DomainError,
     NotFound,
@@ -23,8 +23,8 @@ from service_center.errors import (
     TransitionBlocked,
     ValidationFailed,
 )
+from core.roles import DESK, MANAGER, TECH, user_center_id, user_roles
 from service_center.models import ServiceCenter
-from workflows.roles import DESK, MANAGER, TECH, user_center_id, user_roles
 
 DESK_ROLES = frozenset({DESK, MANAGER})
 TECH_ROLES = frozenset({TECH, MANAGER})

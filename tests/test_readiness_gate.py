@@ -2,9 +2,9 @@
 
 import pytest
 
+from core.errors import TransitionBlocked, ValidationFailed
 from parts import services as parts_services
 from parts.models import PartsOrder, ReservationStatus
-from service_center.errors import TransitionBlocked, ValidationFailed
 from tests.conftest import stock
 from workflows import gate
 from workflows import services as s

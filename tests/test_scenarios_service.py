@@ -5,16 +5,16 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.errors import PermissionDenied, TransitionBlocked
+from core.roles import CUSTOMER_ACTOR
 from parts import services as parts_services
 from parts.models import PartsOrder, PartsOrderLine, Reservation, ReservationStatus, Stock
-from service_center.errors import PermissionDenied, TransitionBlocked
 from service_center.models import Device
 from tests.conftest import stock
 from tests.factories import CustomerFactory, DeviceFactory, PartFactory, ProductModelFactory
 from workflows import services as s
 from workflows.choices import Coverage, EventKind, PromiseKind, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
-from workflows.roles import CUSTOMER_ACTOR
 
 
 def blocker_codes(call, **kwargs) -> list[str]:

@@ -11,15 +11,15 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.errors import PermissionDenied, TransitionBlocked
+from core.roles import SYSTEM_ACTOR
 from parts import services as parts_services
 from parts.models import PartsOrderLine
-from service_center.errors import PermissionDenied, TransitionBlocked
 from tests.conftest import stock
 from workflows import registry
 from workflows import services as s
 from workflows.choices import Coverage, State
 from workflows.models import Notification, Repair, RepairEvent
-from workflows.roles import SYSTEM_ACTOR
 
 OK, BLOCKED, DENIED = "ok", "blocked", "denied"
 OPEN = {st for st in State if st not in (State.CLOSED, State.CANCELLED)}

@@ -5,10 +5,10 @@ from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.errors import api_not_found
 from parts import api as parts_api
 from service_center import api as center_api
 from workflows import api
-from workflows.api_errors import api_not_found
 from workflows.registry import STAFF_TRANSITIONS
 
 V1 = "api/v1/"

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from core.roles import TECH
 from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderState, Reservation, Stock
 from service_center.models import Customer, Device
 from workflows.choices import (
@@ -21,7 +22,6 @@ from workflows.choices import (
     State,
 )
 from workflows.models import Notification, Promise, Repair, RepairEvent
-from workflows.roles import TECH
 
 # The board's columns, in the order work flows through the center.
 BOARD_STATES = [s for s in OPEN_STATES]

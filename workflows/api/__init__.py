@@ -2,7 +2,7 @@
 actions, and the customer's public status / approve / decline / courier-return.
 
 Views check who may act (roles.py), hand the input to one service (services.py) and answer with
-the detail read back through a selector. Errors are raised and answered by workflows.api_errors.
+the detail read back through a selector. Errors are raised and answered by core.errors.
 """
 
 from workflows.api.public import (

@@ -8,12 +8,12 @@ The API, the pages, the admin and the management commands all come through here.
 
 from typing import Any
 
-from service_center.errors import NotFound
-from workflows import registry
-from workflows.models import Repair
+from core.errors import NotFound
 
 # One package, one name space: callers keep writing `services.repair_diagnose(...)`.
-from workflows.roles import SYSTEM_ACTOR  # noqa: F401
+from core.roles import SYSTEM_ACTOR  # noqa: F401
+from workflows import registry
+from workflows.models import Repair
 from workflows.services.actions import (  # noqa: F401
     repair_add_note,
     repair_fulfil_promise,

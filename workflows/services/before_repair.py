@@ -10,16 +10,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from parts import services as parts_services
-from parts.models import Part, Reservation, ReservationStatus
-from service_center.errors import TransitionBlocked, ValidationFailed
-from service_center.models import staff_name
-from service_center.validation import (
+from core.errors import TransitionBlocked, ValidationFailed
+from core.roles import SYSTEM_ACTOR, TECH, as_actor, same_center, user_roles
+from core.validation import (
     clean_amount,
     clean_choice,
     clean_datetime,
     clean_text,
 )
+from parts import services as parts_services
+from parts.models import Part, Reservation, ReservationStatus
+from service_center.models import staff_name
 from workflows import gate
 from workflows.choices import (
     OPEN_STATES,
@@ -31,7 +32,6 @@ from workflows.choices import (
     State,
 )
 from workflows.models import Promise, Repair
-from workflows.roles import SYSTEM_ACTOR, TECH, as_actor, same_center, user_roles
 from workflows.services.core import (
     WORK_STARTED_STATES,
     atomic_service,

@@ -30,19 +30,20 @@ from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
-from parts import services as parts_services
-from parts.models import Reservation
-from service_center.errors import (
+from core.errors import (
     Conflict,
     DomainError,
     NotFound,
     PermissionDenied,
     TransitionBlocked,
 )
+from core.roles import SYSTEM_ACTOR, as_actor
+from parts import services as parts_services
+from parts.models import Reservation
 from workflows import gate, notify, public_cache, registry
 from workflows.choices import ActorKind, EventKind, PromiseKind, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
-from workflows.roles import SYSTEM_ACTOR, actor_may, as_actor
+from workflows.roles import actor_may
 
 WORK_STARTED_STATES = (State.IN_REPAIR, State.REPAIRED, State.READY_FOR_PICKUP, State.SHIPPED)
 

@@ -10,10 +10,17 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from service_center.errors import (
+from core.errors import (
     Conflict,
     PermissionDenied,
     ValidationFailed,
+)
+from core.roles import Actor, as_actor
+from core.validation import (
+    clean_bool,
+    clean_choice,
+    clean_phone,
+    clean_text,
 )
 from service_center.models import (
     Customer,
@@ -24,12 +31,6 @@ from service_center.models import (
     normalize_serial,
     serial_error,
 )
-from service_center.validation import (
-    clean_bool,
-    clean_choice,
-    clean_phone,
-    clean_text,
-)
 from workflows.choices import (
     ActorKind,
     Coverage,
@@ -38,7 +39,7 @@ from workflows.choices import (
     ReturnMethod,
 )
 from workflows.models import Repair, new_ticket_number
-from workflows.roles import Actor, actor_may, as_actor
+from workflows.roles import actor_may
 from workflows.services.core import (
     Moved,
     atomic_service,

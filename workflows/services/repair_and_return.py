@@ -8,9 +8,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.errors import ValidationFailed
+from core.validation import clean_amount, clean_text
 from parts import services as parts_services
-from service_center.errors import ValidationFailed
-from service_center.validation import clean_amount, clean_text
 from workflows import gate
 from workflows.choices import Coverage, EventKind, NotificationKind, PromiseKind
 from workflows.models import Repair

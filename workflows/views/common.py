@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.roles import DESK, MANAGER, user_center_id, user_roles
 from service_center.models import WarrantyStatus, staff_name
 from service_center.views import (
     render_staff,
@@ -23,7 +24,7 @@ from workflows.choices import (
     State,
 )
 from workflows.models import Repair
-from workflows.roles import DESK, MANAGER, actor_may, user_center_id, user_roles
+from workflows.roles import actor_may
 
 # The states as staff say them (State labels are written for the customer).
 STAFF_STATE_LABELS = {

@@ -11,9 +11,9 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from service_center.errors import DomainError, ValidationFailed
+from core.errors import DomainError, ValidationFailed
+from core.validation import clean_phone
 from service_center.models import ProductModel, WarrantyStatus
-from service_center.validation import clean_phone
 from service_center.views import (
     DESK_ROLES,
     STAFF_ROLES,

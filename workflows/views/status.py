@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import DomainError, ValidationFailed
 from core.privacy import mask_address, mask_name
-from service_center.errors import DomainError, ValidationFailed
+from core.roles import CUSTOMER_ACTOR
 from service_center.views import (
     error_messages,
     status_for,
@@ -25,7 +26,6 @@ from workflows.choices import (
     State,
 )
 from workflows.models import Repair
-from workflows.roles import CUSTOMER_ACTOR
 
 # --- the public status page (no login) -----------------------------------------------------
 

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from service_center.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 REPLAY_TTL = 24 * 3600
@@ -44,7 +44,7 @@ def _cache_key(request: Any, key: str) -> str:
 
 
 def _fingerprint(request: Any) -> str:
-    body = request._request.body  # already read and size-checked by the view's `initial`
+    body = request.body  # Django's, already read and size-checked by the view's `initial`
     return hashlib.sha256(
         request.method.encode() + b" " + request.path.encode() + b"\n" + body
     ).hexdigest()
