@@ -146,9 +146,7 @@ class TokenView(BaseAPIView):
 class SerialView(BaseAPIView):
     @extend_schema(responses=responses({200: SerialLookupSerializer}), tags=["reference"])
     def get(self, request, serial):
-        from workflows.services import serial_lookup
-
-        lookup = serial_lookup(serial)
+        lookup = selectors.serial_lookup(serial)
         if lookup.device is None:
             raise SerialNotFound(f"Serial {lookup.serial_number} is not in the registry.")
         lookup_data = SimpleNamespace(

@@ -3,7 +3,6 @@
 import pytest
 
 from core.errors import TransitionBlocked, ValidationFailed
-from parts import services as parts_services
 from parts.models import PartsOrder, ReservationStatus
 from tests.conftest import stock
 from workflows import gate
@@ -150,7 +149,7 @@ def test_receiving_the_part_clears_parts_not_on_hand(diagnosed, desk):
     repair = s.repair_approve(repair=repair, actor=desk)
     order = PartsOrder.objects.get(lines__repair=repair)
 
-    parts_services.parts_order_receive(order_id=order.pk)
+    s.parts_order_receive(order_id=order.pk)
 
     repair = Repair.objects.get(pk=repair.pk)
     assert repair.state == State.READY_TO_REPAIR

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from core.errors import PermissionDenied, TransitionBlocked
 from core.roles import SYSTEM_ACTOR
-from parts import services as parts_services
 from parts.models import PartsOrderLine
 from tests.conftest import stock
 from workflows import registry
@@ -174,7 +173,7 @@ def call(name: str, repair: Repair, w: dict) -> Repair:
         if repair.state == State.AWAITING_PARTS:
             # The system runs it when the part is received; nobody calls it by hand.
             line = PartsOrderLine.objects.get(repair=repair)
-            parts_services.parts_order_receive(order_id=line.order_id)
+            s.parts_order_receive(order_id=line.order_id)
             return Repair.objects.get(pk=repair.pk)
         return s.repair_parts_arrived(repair=repair, actor=SYSTEM_ACTOR)
     data = {

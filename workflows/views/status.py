@@ -13,12 +13,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError, ValidationFailed
-from core.privacy import mask_address, mask_name
-from core.roles import CUSTOMER_ACTOR
-from service_center.views import (
+from core.pages import (
     error_messages,
     status_for,
 )
+from core.privacy import mask_address, mask_name
+from core.roles import CUSTOMER_ACTOR
 from workflows import gate, public
 from workflows import services as s
 from workflows.choices import (

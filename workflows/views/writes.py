@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, ValidationFailed
-from service_center.views import (
+from core.pages import (
     STAFF_ROLES,
     error_messages,
     staff_area,
