@@ -52,7 +52,6 @@ class IsStaff(BasePermission):
 
 
 class Pagination(PageNumberPagination):
-    page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 
-from core import net
+from core import compat, net
 from core.errors import DomainError, NotFound, ValidationFailed
 from service_center.models import staff_name
 from workflows import gate, public_cache, selectors, timeline
@@ -90,7 +90,7 @@ def _count(key: str, window: int) -> tuple[int, int]:
 def _redis_client() -> Any:
     from core.cache import PooledRedisCache
 
-    return cache._cache.get_client(write=True) if isinstance(cache, PooledRedisCache) else None
+    return compat.redis_client(cache) if isinstance(cache, PooledRedisCache) else None
 
 
 def _ip_key(ip: str) -> str:
