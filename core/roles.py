@@ -75,6 +75,20 @@ def user_roles(user: Any) -> frozenset[str]:
     return cached
 
 
+# Actions that are not state transitions of a repair, and the roles that may take them.
+ACTION_ACTORS: dict[str, frozenset[str]] = {
+    "add_note": frozenset({DESK, MANAGER, TECH}),
+    "record_call": frozenset({DESK, MANAGER, TECH}),
+    "record_promise": frozenset({DESK, MANAGER, TECH}),
+    "fulfil_promise": frozenset({DESK, MANAGER, TECH}),
+    "request_courier_return": frozenset({DESK, MANAGER, CUSTOMER}),
+    "intake": frozenset({DESK, MANAGER}),
+    "receive_parts": frozenset({DESK, MANAGER, TECH}),
+    "order_parts": frozenset({DESK, MANAGER, TECH}),
+    "reference_data": frozenset({MANAGER}),
+}
+
+
 def user_center_id(user: Any) -> int | None:
     profile = getattr(user, "staff_profile", None) if user is not None else None
     return profile.center_id if profile is not None else None
@@ -84,3 +98,11 @@ def same_center(user: Any, center_id: int) -> bool:
     if getattr(user, "is_superuser", False):
         return True
     return user_center_id(user) == center_id
+
+
+def may_act(user: Any, name: str, center_id: int | None) -> bool:
+    """May this staff user take action `name` (an ACTION_ACTORS entry) at this center?"""
+    if center_id is None:
+        return False
+    roles = user_roles(user)
+    return bool(roles & ACTION_ACTORS.get(name, frozenset())) and same_center(user, center_id)

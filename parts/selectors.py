@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
+from core.errors import NotFound, ValidationFailed
 from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderState, Stock
-from service_center.errors import NotFound, ValidationFailed
 
 
 def parts_list(*, center_id: int | None, product_model: str | None = None) -> QuerySet[Part]:
@@ -52,3 +52,30 @@ def parts_order_get(*, center_id: int | None, order_id: int) -> PartsOrder:
     if order is None:
         raise NotFound("No such parts order.")
     return order
+
+
+# --- the parts-orders page -------------------------------------------------------------------
+
+
+def open_parts_orders(*, center_id: int) -> list[PartsOrder]:
+    return list(
+        PartsOrder.objects.filter(
+            center_id=center_id, state__in=[PartsOrderState.REQUESTED, PartsOrderState.SHIPPED]
+        )
+        .prefetch_related(
+            Prefetch("lines", queryset=PartsOrderLine.objects.select_related("part", "repair"))
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def recent_parts_orders(*, center_id: int, limit: int = 20) -> list[PartsOrder]:
+    return list(
+        PartsOrder.objects.filter(
+            center_id=center_id, state__in=[PartsOrderState.RECEIVED, PartsOrderState.CANCELLED]
+        )
+        .prefetch_related(
+            Prefetch("lines", queryset=PartsOrderLine.objects.select_related("part", "repair"))
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -3,17 +3,25 @@
 Lock order, everywhere: PartsOrder row -> Repair rows (by pk) -> Stock rows (by pk). Taking them
 in one order is what keeps two transactions from waiting on each other forever. (Diagnosing only
 inserts a new order, so holding a repair while creating one does not break the order.)
+
+What happens to the repairs is not decided here: the writes that hand out stock return an
+`Allocation` (the reservations that got their units, per repair, and the parts that need another
+pass after commit), and `workflows/services/supply.py` wraps them in its transaction and moves
+the repairs on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import NotFound, TransitionBlocked, ValidationFailed
+from core.validation import clean_amount, clean_text
 from parts.models import (
     Part,
     PartsOrder,
@@ -23,9 +31,21 @@ from parts.models import (
     ReservationStatus,
     Stock,
 )
-from service_center.errors import NotFound, TransitionBlocked, ValidationFailed
-from service_center.models import ServiceCenter
-from service_center.validation import clean_text
+from service_center.models import ProductModel, ServiceCenter
+
+
+@dataclass
+class Allocation:
+    """What one allocation pass did: reservations that got their units, by repair id, and the
+    parts whose queue needs another pass after commit (a repair there started waiting after the
+    waiting repairs were locked; locking it now would break the lock order)."""
+
+    reserved: dict[int, list[Reservation]] = field(default_factory=dict)
+    again: list[int] = field(default_factory=list)
+
+    @property
+    def repair_ids(self) -> list[int]:
+        return sorted(self.reserved)
 
 
 def _lock_stock(center_id: int, part_ids: list[int]) -> dict[int, Stock]:
@@ -72,8 +92,8 @@ def reservation_create(*, repair: Any, part: Part, quantity: int) -> Reservation
 def reservations_release(*, repair: Any) -> list[int]:
     """Give back what a repair holds and drop what it waits for. Returns the part ids freed.
 
-    Caller holds the repair's row lock. Stock freed here goes to the next waiting repair in a
-    transaction of its own after commit (`allocate_after_commit`), to keep the lock order.
+    Caller holds the repair's row lock, and hands the freed stock to the next waiting repair
+    in a transaction of its own after commit, to keep the lock order.
     """
     held = list(
         Reservation.objects.filter(
@@ -90,10 +110,7 @@ def reservations_release(*, repair: Any) -> list[int]:
     Reservation.objects.filter(pk__in=[r.pk for r in held]).update(
         status=ReservationStatus.RELEASED, updated_at=timezone.now()
     )
-    freed = sorted({r.part_id for r in reserved})
-    if freed:
-        allocate_after_commit(center_id=repair.center_id, part_ids=freed)
-    return freed
+    return sorted({r.part_id for r in reserved})
 
 
 def reservations_consume(*, repair: Any) -> None:
@@ -119,47 +136,43 @@ def reservations_consume(*, repair: Any) -> None:
 
 def allocate_waiting(
     *, center_id: int, part_ids: list[int], arrivals: dict[int, int] | None = None
-) -> list[int]:
-    """Add `arrivals` to on_hand, then fill waiting reservations oldest first. One transaction.
+) -> Allocation:
+    """Add `arrivals` to on_hand, then fill waiting reservations oldest first.
 
-    Locks the repairs that wait for these parts (pk order), then the stock rows. Strict FIFO: a
-    reservation the free units can't cover holds the line for the ones behind it. Repairs left
-    with nothing to wait for move on (`parts_arrived`). Returns the repair ids that got parts.
+    Caller holds the transaction. Locks the repairs that wait for these parts (pk order), then
+    the stock rows. Strict FIFO: a reservation the free units can't cover holds the line for the
+    ones behind it. Returns what got units; the caller moves those repairs on, in this
+    transaction (`workflows.services.supply`).
     """
-    from workflows import services as repair_services  # the workflow owns repair transitions
-
-    with transaction.atomic():
-        repair_ids = _lock_waiting_repairs(center_id, part_ids)
-        stocks = _lock_stock(center_id, part_ids)
-        for part_id, quantity in (arrivals or {}).items():
-            Stock.objects.filter(pk=stocks[part_id].pk).update(on_hand=F("on_hand") + quantity)
-            stocks[part_id].on_hand += quantity
-        filled: dict[int, list[Reservation]] = {}
-        for part_id in sorted(set(part_ids)):
-            for reservation in _fill_in_order(center_id, stocks[part_id], repair_ids):
-                filled.setdefault(reservation.repair_id, []).append(reservation)
-        for repair_id in sorted(filled):
-            repair_services.repair_parts_reserved(
-                repair_id=repair_id, reservations=filled[repair_id]
-            )
-        return sorted(filled)
+    allocation = Allocation()
+    repair_ids = _lock_waiting_repairs(center_id, part_ids)
+    stocks = _lock_stock(center_id, part_ids)
+    for part_id, quantity in (arrivals or {}).items():
+        Stock.objects.filter(pk=stocks[part_id].pk).update(on_hand=F("on_hand") + quantity)
+        stocks[part_id].on_hand += quantity
+    for part_id in sorted(set(part_ids)):
+        for reservation in _fill_in_order(center_id, stocks[part_id], repair_ids, allocation):
+            allocation.reserved.setdefault(reservation.repair_id, []).append(reservation)
+    return allocation
 
 
 def _lock_waiting_repairs(center_id: int, part_ids: list[int]) -> set[int]:
-    from workflows.models import Repair
-
+    # The repairs app sits above this one: reach its model through the relation, not an import.
+    repair_model = Reservation._meta.get_field("repair").related_model
     waiting = Reservation.objects.filter(
         center_id=center_id, part_id__in=part_ids, status=ReservationStatus.WAITING
     ).values("repair_id")
     return set(
-        Repair.objects.select_for_update()
+        repair_model.objects.select_for_update()
         .filter(pk__in=waiting)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
 
 
-def _fill_in_order(center_id: int, stock: Stock, locked_repairs: set[int]) -> list[Reservation]:
+def _fill_in_order(
+    center_id: int, stock: Stock, locked_repairs: set[int], allocation: Allocation
+) -> list[Reservation]:
     free = stock.on_hand - stock.reserved
     queue = (
         Reservation.objects.filter(
@@ -175,7 +188,7 @@ def _fill_in_order(center_id: int, stock: Stock, locked_repairs: set[int]) -> li
         if reservation.repair_id not in locked_repairs:
             # Its repair started waiting after we locked the waiting repairs; locking it now
             # would break the lock order. Another pass, after this commit, locks it first.
-            allocate_after_commit(center_id=center_id, part_ids=[stock.part_id])
+            allocation.again.append(stock.part_id)
             break
         free -= reservation.quantity
         filled.append(reservation)
@@ -188,13 +201,6 @@ def _fill_in_order(center_id: int, stock: Stock, locked_repairs: set[int]) -> li
         for r in filled:
             r.status = ReservationStatus.RESERVED
     return filled
-
-
-def allocate_after_commit(*, center_id: int, part_ids: list[int]) -> None:
-    def run() -> None:
-        allocate_waiting(center_id=center_id, part_ids=part_ids)
-
-    transaction.on_commit(run)
 
 
 # --- parts orders ----------------------------------------------------------------------------
@@ -232,10 +238,9 @@ def _order_blocked(order: PartsOrder, name: str) -> TransitionBlocked:
 
 def parts_order_ship(
     *, order_id: int, carrier: str, tracking_number: str, eta: dt.date | None
-) -> PartsOrder:
-    """The warehouse shipped it. Repairs waiting on its lines get a customer-visible ETA."""
-    from workflows import services as repair_services
-
+) -> tuple[PartsOrder, list[int]]:
+    """The warehouse shipped it. Returns the order and the repairs that still wait on one of its
+    parts (the caller tells them the ETA)."""
     carrier = clean_text(carrier, field="carrier", max_length=60, required=True)
     tracking_number = clean_text(
         tracking_number, field="tracking_number", max_length=60, required=True
@@ -257,17 +262,17 @@ def parts_order_ship(
         repair_ids = sorted(
             set(order.lines.filter(repair_id__in=still_waiting).values_list("repair_id", flat=True))
         )
-        if eta is not None:
-            for repair_id in repair_ids:
-                repair_services.repair_part_eta_known(repair_id=repair_id, eta=eta)
-    return order
+    return order, repair_ids
 
 
-def parts_order_receive(*, order_id: int, lines: list[tuple[str, int]] | None = None) -> PartsOrder:
+def parts_order_receive(
+    *, order_id: int, lines: list[tuple[str, int]] | None = None
+) -> tuple[PartsOrder, Allocation]:
     """Put delivered parts on the shelf and hand them out first come, first served.
 
     `lines` is [(part_number, quantity)] for a partial delivery; None receives all outstanding.
-    One transaction: the order row, then waiting repairs, then stock rows are locked.
+    One transaction: the order row, then waiting repairs, then stock rows are locked. Returns
+    the order and what was handed out.
     """
     with transaction.atomic():
         order = _lock_order(order_id)
@@ -275,11 +280,13 @@ def parts_order_receive(*, order_id: int, lines: list[tuple[str, int]] | None = 
             raise _order_blocked(order, "receive")
         order_lines = list(order.lines.select_related("part").select_for_update().order_by("pk"))
         arrivals = _apply_delivery(order_lines, lines)
-        allocate_waiting(center_id=order.center_id, part_ids=list(arrivals), arrivals=arrivals)
+        allocation = allocate_waiting(
+            center_id=order.center_id, part_ids=list(arrivals), arrivals=arrivals
+        )
         if all(line.outstanding == 0 for line in order_lines):
             order.receive()
             order.save()
-    return order
+    return order, allocation
 
 
 def _apply_delivery(
@@ -327,14 +334,20 @@ def parts_order_cancel(*, order_id: int, reason: str) -> PartsOrder:
     return order
 
 
-def stock_adjust(*, center: ServiceCenter, part: Part, delta: int, reason: str) -> Stock:
-    """A manager's count correction or a delivery outside an order. Never below what is reserved."""
+def stock_adjust(
+    *, center: ServiceCenter, part: Part, delta: int, reason: str
+) -> tuple[Stock, Allocation]:
+    """A manager's count correction or a delivery outside an order. Never below what is reserved.
+    Returns the stock row and what the new units handed out."""
     reason = clean_text(reason, field="reason", max_length=300, required=True)
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > 100000:
         raise ValidationFailed({"delta": ["A whole number between -100000 and 100000, not 0."]})
+    allocation = Allocation()
     with transaction.atomic():
         if delta > 0:
-            allocate_waiting(center_id=center.pk, part_ids=[part.pk], arrivals={part.pk: delta})
+            allocation = allocate_waiting(
+                center_id=center.pk, part_ids=[part.pk], arrivals={part.pk: delta}
+            )
         else:
             stock = _lock_stock(center.pk, [part.pk])[part.pk]
             updated = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") - delta).update(
@@ -344,4 +357,28 @@ def stock_adjust(*, center: ServiceCenter, part: Part, delta: int, reason: str) 
                 raise ValidationFailed(
                     {"delta": ["Stock can't go below the units reserved for repairs."]}
                 )
-        return Stock.objects.get(center=center, part=part)
+        return Stock.objects.get(center=center, part=part), allocation
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+def part_create(*, part_number: Any, name: Any, unit_price: Any, compatible_models: Any = ()):
+    """A new part in the catalogue, fitting the given product model codes."""
+    from parts.models import Part
+
+    number = clean_text(part_number, field="part_number", max_length=40, required=True)
+    name = clean_text(name, field="name", max_length=120, required=True)
+    price = clean_amount(unit_price, field="unit_price")
+    codes = list(compatible_models or [])
+    models = list(ProductModel.objects.filter(code__in=codes))
+    missing = sorted(set(codes) - {m.code for m in models})
+    if missing:
+        raise ValidationFailed({"compatible_models": [f"No product model {', '.join(missing)}."]})
+    try:
+        with transaction.atomic():
+            part = Part.objects.create(part_number=number, name=name, unit_price=price)
+            part.compatible_models.set(models)
+    except IntegrityError:
+        raise ValidationFailed({"part_number": [f"Part {number} already exists."]}) from None
+    return part

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from service_center.errors import DomainError, ValidationFailed
+from core.errors import DomainError, ValidationFailed
 from service_center.models import (
     Customer,
     Device,

@@ -14,7 +14,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
-from service_center.errors import NotFound, ValidationFailed
+from core.errors import NotFound, ValidationFailed
+from core.validation import clean_choice, clean_date, clean_text
 from service_center.models import (
     Channel,
     Device,
@@ -25,7 +26,6 @@ from service_center.models import (
     normalize_serial,
     serial_error,
 )
-from service_center.validation import clean_choice, clean_date, clean_text
 
 
 def staff_create(
@@ -251,25 +251,3 @@ def serials_import(rows: Iterable[str] | io.TextIOBase) -> ImportReport:
                 (line, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()))
             )
     return report
-
-
-def part_create(*, part_number: Any, name: Any, unit_price: Any, compatible_models: Any = ()):
-    """A new part in the catalogue, fitting the given product model codes."""
-    from parts.models import Part
-    from service_center.validation import clean_amount
-
-    number = clean_text(part_number, field="part_number", max_length=40, required=True)
-    name = clean_text(name, field="name", max_length=120, required=True)
-    price = clean_amount(unit_price, field="unit_price")
-    codes = list(compatible_models or [])
-    models = list(ProductModel.objects.filter(code__in=codes))
-    missing = sorted(set(codes) - {m.code for m in models})
-    if missing:
-        raise ValidationFailed({"compatible_models": [f"No product model {', '.join(missing)}."]})
-    try:
-        with transaction.atomic():
-            part = Part.objects.create(part_number=number, name=name, unit_price=price)
-            part.compatible_models.set(models)
-    except IntegrityError:
-        raise ValidationFailed({"part_number": [f"Part {number} already exists."]}) from None
-    return part

@@ -78,7 +78,7 @@ if not DEBUG and SECRET_KEY in ("", DEV_SECRET_KEY):
     )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
-CSRF_FAILURE_VIEW = "workflows.api_errors.csrf_failure"
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -151,7 +151,7 @@ CACHE_URL = env_str("CACHE_URL", "") or env_str("REDIS_URL", "")
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "service_center.cache.PooledRedisCache",
+            "BACKEND": "core.cache.PooledRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "repairdesk"),
         }
@@ -228,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "workflows.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     # 0 means "ignore X-Forwarded-For" to DRF too (None would trust it); core.net decides ours.
     "NUM_PROXIES": NUM_PROXIES,
 }

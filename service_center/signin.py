@@ -40,7 +40,7 @@ from django.utils import translation
 from django.utils.translation import ngettext
 
 from core import net
-from service_center.errors import DomainError
+from core.errors import DomainError
 
 log = logging.getLogger(__name__)
 

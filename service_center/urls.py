@@ -14,7 +14,7 @@ urlpatterns = [
 
 # Errors outside DRF (unknown /api/ paths, a crash) still answer JSON under /api/; every other
 # path gets a styled, translated page.
-handler400 = "workflows.api_errors.handler400"
-handler403 = "workflows.api_errors.handler403"
-handler404 = "workflows.api_errors.handler404"
-handler500 = "workflows.api_errors.handler500"
+handler400 = "core.errors.handler400"
+handler403 = "core.errors.handler403"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"

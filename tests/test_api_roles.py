@@ -8,13 +8,13 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.roles import DESK, MANAGER, OWNER
 from parts.models import PartsOrder
 from tests.conftest import stock
 from tests.test_api_support import *  # noqa: F403 - the API fixtures
 from tests.test_api_support import client_for, get, post, transition
 from workflows import services as s
 from workflows.registry import STAFF_TRANSITIONS, TRANSITIONS
-from workflows.roles import DESK, MANAGER, OWNER
 
 pytestmark = pytest.mark.django_db
 

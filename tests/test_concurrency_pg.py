@@ -9,13 +9,13 @@ import threading
 import pytest
 from django.db import connection
 
+from core.errors import Conflict, TransitionBlocked
+from core.roles import CUSTOMER_ACTOR
 from parts.models import Reservation, ReservationStatus, Stock
-from service_center.errors import Conflict, TransitionBlocked
 from tests.conftest import requires_postgres, stock
 from workflows import services as s
 from workflows.choices import State
 from workflows.models import Notification, Repair, RepairEvent
-from workflows.roles import CUSTOMER_ACTOR
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 

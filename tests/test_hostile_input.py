@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from core.errors import ValidationFailed
 from parts import services as parts_services
 from parts.models import Part, PartsOrder, PartsOrderLine, Reservation, Stock
-from service_center.errors import ValidationFailed
 from service_center.models import Customer, Device
 from service_center.services import device_register
 from tests.conftest import stock

@@ -93,7 +93,7 @@ def test_a_transition_error_is_shown_beside_the_field_keeping_the_input(
 
 def test_settling_coverage_and_approving_enables_the_invite(client, desk, spring_on_order, center):
     from parts.models import PartsOrder
-    from parts.services import parts_order_receive
+    from workflows.services import parts_order_receive
 
     parts_order_receive(order_id=PartsOrder.objects.get().pk)
     client.force_login(desk)

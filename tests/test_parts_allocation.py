@@ -7,6 +7,7 @@ from parts.models import Reservation, ReservationStatus, Stock
 from tests.conftest import stock
 from workflows import services as s
 from workflows.models import Repair
+from workflows.services import supply
 
 
 def test_a_repair_that_starts_waiting_during_receiving_gets_the_free_unit_in_a_second_pass(
@@ -25,7 +26,12 @@ def test_a_repair_that_starts_waiting_during_receiving_gets_the_free_unit_in_a_s
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             locked = parts_services._lock_stock(center.pk, [spring.pk])[spring.pk]
-            assert parts_services._fill_in_order(center.pk, locked, locked_repairs=set()) == []
+            allocation = parts_services.Allocation()
+            filled = parts_services._fill_in_order(
+                center.pk, locked, locked_repairs=set(), allocation=allocation
+            )
+            assert filled == [] and allocation.again == [spring.pk]
+            supply.apply_allocation(center_id=center.pk, allocation=allocation)
 
     assert Reservation.objects.get(repair=repair).status == ReservationStatus.RESERVED
     assert Repair.objects.get(pk=repair.pk).state == "ready_to_repair"

@@ -2,9 +2,8 @@
 
 import pytest
 
-from parts import services as parts_services
+from core.errors import TransitionBlocked, ValidationFailed
 from parts.models import PartsOrder, ReservationStatus
-from service_center.errors import TransitionBlocked, ValidationFailed
 from tests.conftest import stock
 from workflows import gate
 from workflows import services as s
@@ -150,7 +149,7 @@ def test_receiving_the_part_clears_parts_not_on_hand(diagnosed, desk):
     repair = s.repair_approve(repair=repair, actor=desk)
     order = PartsOrder.objects.get(lines__repair=repair)
 
-    parts_services.parts_order_receive(order_id=order.pk)
+    s.parts_order_receive(order_id=order.pk)
 
     repair = Repair.objects.get(pk=repair.pk)
     assert repair.state == State.READY_TO_REPAIR

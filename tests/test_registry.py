@@ -4,11 +4,11 @@ import pytest
 from django.utils import translation
 from django_fsm import RETURN_VALUE
 
+from core.roles import CUSTOMER, DESK, MANAGER, OWNER, SYSTEM
 from workflows import gate, registry
 from workflows import services as s
 from workflows.api.serializers import RepairDetailSerializer
 from workflows.models import Repair
-from workflows.roles import CUSTOMER, DESK, MANAGER, OWNER, SYSTEM
 
 ROLES = {DESK, MANAGER, OWNER, CUSTOMER, SYSTEM}
 
@@ -75,7 +75,7 @@ def test_the_detail_lists_blockers_for_exactly_the_staff_transitions(make_repair
 
 
 def test_a_name_outside_the_registry_is_not_a_transition(make_repair, desk):
-    from service_center.errors import NotFound
+    from core.errors import NotFound
 
     with pytest.raises(NotFound):
         s.repair_transition(repair=make_repair(), name="parts_arrived", actor=desk)

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from service_center.errors import TransitionBlocked
+from core.errors import TransitionBlocked
 from tests.conftest import stock
 from workflows import notify
 from workflows import services as s

@@ -5,16 +5,15 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from parts import services as parts_services
+from core.errors import PermissionDenied, TransitionBlocked
+from core.roles import CUSTOMER_ACTOR
 from parts.models import PartsOrder, PartsOrderLine, Reservation, ReservationStatus, Stock
-from service_center.errors import PermissionDenied, TransitionBlocked
 from service_center.models import Device
 from tests.conftest import stock
 from tests.factories import CustomerFactory, DeviceFactory, PartFactory, ProductModelFactory
 from workflows import services as s
 from workflows.choices import Coverage, EventKind, PromiseKind, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
-from workflows.roles import CUSTOMER_ACTOR
 
 
 def blocker_codes(call, **kwargs) -> list[str]:
@@ -61,7 +60,7 @@ def test_s1_the_missing_clip_spring_is_fixed_on_the_spot_after_one_honest_invita
     assert (line.part, line.quantity) == (spring, 1)
 
     # Weeks later the spring arrives.
-    parts_services.parts_order_receive(order_id=line.order_id)
+    s.parts_order_receive(order_id=line.order_id)
     reservation.refresh_from_db()
     assert reservation.status == ReservationStatus.RESERVED
     assert PartsOrder.objects.get(pk=line.order_id).state == "received"
@@ -230,10 +229,10 @@ def test_s3_two_arriving_springs_go_to_the_first_two_repairs_that_asked(
     orders = {r.pk: PartsOrderLine.objects.get(repair=r).order_id for r in repairs}
 
     # C's order arrives first, then B's: the units still go to A and B, in the order they asked.
-    parts_services.parts_order_receive(order_id=orders[c.pk])
+    s.parts_order_receive(order_id=orders[c.pk])
     assert Reservation.objects.get(repair=a).status == ReservationStatus.RESERVED
     assert Reservation.objects.get(repair=c).status == ReservationStatus.WAITING
-    parts_services.parts_order_receive(order_id=orders[b.pk])
+    s.parts_order_receive(order_id=orders[b.pk])
 
     status = {r.pk: Reservation.objects.get(repair=r).status for r in repairs}
     assert status == {
@@ -265,7 +264,7 @@ def test_s3_a_new_reservation_waits_behind_older_ones_even_when_a_unit_is_free(
         findings="스프링 2개",
         parts=[{"part_number": "CLIP-SPRING-01", "quantity": 2}],
     )
-    parts_services.stock_adjust(center=center, part=spring, delta=1, reason="한 개 입고")
+    s.stock_adjust(center=center, part=spring, delta=1, reason="한 개 입고")
     assert Reservation.objects.get(repair=first).status == ReservationStatus.WAITING
 
     second = make_repair(
@@ -335,13 +334,11 @@ def test_s3_only_a_repair_still_waiting_is_told_the_part_has_shipped(
     a, b = repairs
     orders = {r.pk: PartsOrderLine.objects.get(repair=r).order_id for r in repairs}
     # B's order comes in first; first come, first served gives its spring to A.
-    parts_services.parts_order_receive(order_id=orders[b.pk])
+    s.parts_order_receive(order_id=orders[b.pk])
     assert Repair.objects.get(pk=a.pk).state == State.READY_TO_REPAIR
 
     eta = timezone.localdate() + dt.timedelta(days=3)
-    parts_services.parts_order_ship(
-        order_id=orders[a.pk], carrier="본사 물류", tracking_number="HQ-1", eta=eta
-    )
+    s.parts_order_ship(order_id=orders[a.pk], carrier="본사 물류", tracking_number="HQ-1", eta=eta)
 
     # A has its spring: telling A "your part has left the warehouse" would be untrue, and the
     # promise would never be kept, so it would sit on the desk board as overdue for ever.
@@ -361,7 +358,7 @@ def test_s3_a_declined_repair_is_not_told_about_a_part_it_no_longer_waits_for(
     s.repair_decline(repair=repair, actor=desk, reason="수리 안 함")
     order = PartsOrderLine.objects.get(repair=repair).order
 
-    parts_services.parts_order_ship(
+    s.parts_order_ship(
         order_id=order.pk, carrier="본사 물류", tracking_number="HQ-2", eta=timezone.localdate()
     )
 
@@ -380,14 +377,12 @@ def test_s3_a_waiting_repair_gets_the_eta_as_a_promise_kept_when_the_part_arrive
     order = PartsOrderLine.objects.get(repair=repair).order
     eta = timezone.localdate() + dt.timedelta(days=3)
 
-    parts_services.parts_order_ship(
-        order_id=order.pk, carrier="본사 물류", tracking_number="HQ-3", eta=eta
-    )
+    s.parts_order_ship(order_id=order.pk, carrier="본사 물류", tracking_number="HQ-3", eta=eta)
     promise = Promise.objects.get(repair=repair, kind=PromiseKind.PART_ETA)
     assert timezone.localtime(promise.due_at).date() == eta
     assert promise.fulfilled_at is None
 
-    parts_services.parts_order_receive(order_id=order.pk)
+    s.parts_order_receive(order_id=order.pk)
     promise.refresh_from_db()
     assert promise.fulfilled_at is not None
 

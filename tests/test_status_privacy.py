@@ -1,8 +1,8 @@
 """The public status page never prints the customer's full name or home address."""
 
 from core.privacy import mask_address, mask_name
+from core.roles import CUSTOMER_ACTOR
 from workflows import services as s
-from workflows.roles import CUSTOMER_ACTOR
 
 NAME = "김민지"
 ADDRESS = "서울 마포구 월드컵북로 400 5층"

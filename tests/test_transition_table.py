@@ -11,15 +11,14 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from parts import services as parts_services
+from core.errors import PermissionDenied, TransitionBlocked
+from core.roles import SYSTEM_ACTOR
 from parts.models import PartsOrderLine
-from service_center.errors import PermissionDenied, TransitionBlocked
 from tests.conftest import stock
 from workflows import registry
 from workflows import services as s
 from workflows.choices import Coverage, State
 from workflows.models import Notification, Repair, RepairEvent
-from workflows.roles import SYSTEM_ACTOR
 
 OK, BLOCKED, DENIED = "ok", "blocked", "denied"
 OPEN = {st for st in State if st not in (State.CLOSED, State.CANCELLED)}
@@ -174,7 +173,7 @@ def call(name: str, repair: Repair, w: dict) -> Repair:
         if repair.state == State.AWAITING_PARTS:
             # The system runs it when the part is received; nobody calls it by hand.
             line = PartsOrderLine.objects.get(repair=repair)
-            parts_services.parts_order_receive(order_id=line.order_id)
+            s.parts_order_receive(order_id=line.order_id)
             return Repair.objects.get(pk=repair.pk)
         return s.repair_parts_arrived(repair=repair, actor=SYSTEM_ACTOR)
     data = {

@@ -2,11 +2,11 @@
 
 import pytest
 
-from service_center.errors import TransitionBlocked
+from core.errors import TransitionBlocked
+from core.roles import CUSTOMER_ACTOR
 from tests.conftest import stock
 from workflows import services as s
 from workflows.models import Notification
-from workflows.roles import CUSTOMER_ACTOR
 
 
 def repaired(make_repair, desk, tech, battery, center, **intake):

@@ -1,4 +1,6 @@
-"""Repairs are read-only here: every state change goes through workflows/services.py.
+"""Repairs are read-only here: every state change goes through workflows/services/. Stock is
+registered here too: its "Adjust stock" form hands new units to waiting repairs, which move on
+(`workflows.services.supply.stock_adjust`).
 
 Everything is scoped to the manager's center (service_center/admin.py). A repair's status token
 opens its public status page, so it is never shown: the field is left out, messages and timeline
@@ -9,12 +11,26 @@ from __future__ import annotations
 
 import re
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import DomainError
 from parts.admin import ReadOnlyMixin
-from service_center.admin import CenterScopedAdmin
+from parts.models import Part, Stock
+from service_center.admin import (
+    CenterScopedAdmin,
+    apply_service_errors,
+    service_form_page,
+)
+from service_center.models import ServiceCenter
 from workflows.models import Notification, Promise, Repair, RepairEvent
+from workflows.services import supply
 
 _STATUS_LINK = re.compile(r"/status/t/[^/\s]+")
 
@@ -136,3 +152,117 @@ class PromiseAdmin(ReadOnlyMixin, CenterScopedAdmin):
     search_fields = ("repair__ticket_number",)
     fields = ("repair", "kind", "due_at", "note", "made_at", "fulfilled_at")
     readonly_fields = fields
+
+
+# --- stock ---------------------------------------------------------------------------------
+
+
+class StockAdjustForm(forms.Form):
+    center = forms.ModelChoiceField(label=_("service center"), queryset=ServiceCenter.objects)
+    part = forms.ModelChoiceField(label=_("part"), queryset=Part.objects.order_by("part_number"))
+    delta = forms.IntegerField(
+        label=_("change in units on hand"),
+        help_text=_("Units counted or delivered (e.g. 5), or units missing or broken (e.g. -2)."),
+    )
+    reason = forms.CharField(label=_("reason"), max_length=300)
+
+    def __init__(self, *args, centers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["center"].queryset = centers
+        if len(centers) == 1:
+            self.fields["center"].initial = centers[0].pk
+
+
+@admin.register(Stock)
+class StockAdmin(ReadOnlyMixin, CenterScopedAdmin):
+    """Counts change only through `stock_adjust` (the "Adjust stock" form here, the API and
+    `manage.py`) and receiving, never by hand: a hand edit could break the link between
+    `reserved` and the reservations, and would leave no reason behind."""
+
+    list_display = ("part", "center", "on_hand", "reserved", "available", "adjust_link")
+    list_filter = ("center",)
+    list_select_related = ("part", "center")
+    search_fields = ("part__part_number", "part__name")
+    readonly_fields = ("center", "part", "on_hand", "reserved")
+
+    @admin.display(description=_("available"))
+    def available(self, stock):
+        return stock.available
+
+    @admin.display(description=_("adjust"))
+    def adjust_link(self, stock):
+        url = reverse("admin:parts_stock_adjust")
+        return format_html('<a href="{}?stock={}">{}</a>', url, stock.pk, gettext("Adjust stock"))
+
+    def get_urls(self):
+        adjust = self.admin_site.admin_view(self.adjust_view)
+        return [path("adjust/", adjust, name="parts_stock_adjust"), *super().get_urls()]
+
+    def has_adjust_permission(self, request) -> bool:
+        return request.user.has_perm("parts.change_stock")
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"may_adjust_stock": self.has_adjust_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {"may_adjust_stock": self.has_adjust_permission(request), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
+
+    def adjust_view(self, request):
+        if not self.has_adjust_permission(request):
+            raise PermissionDenied
+        centers = self.admin_site.get_model_admin(ServiceCenter).get_queryset(request)
+        form = StockAdjustForm(
+            request.POST or None,
+            centers=centers.order_by("code"),
+            initial=self._initial(request),
+        )
+        if request.method == "POST" and form.is_valid():
+            stock = self._adjust(form)
+            if stock is not None:
+                self._report(request, stock, form.cleaned_data)
+                return HttpResponseRedirect(reverse("admin:parts_stock_changelist"))
+        return service_form_page(
+            self,
+            request,
+            form=form,
+            title=gettext("Adjust stock"),
+            submit=gettext("Adjust stock"),
+            intro=gettext(
+                "The change is added to the units on hand; it can't take them below the units "
+                "reserved for repairs. Waiting repairs get the new units first come, first served."
+            ),
+        )
+
+    def _adjust(self, form: StockAdjustForm) -> Stock | None:
+        """Run the adjustment; a domain error goes beside its field and answers None."""
+        data = form.cleaned_data
+        try:
+            return supply.stock_adjust(
+                center=data["center"], part=data["part"], delta=data["delta"], reason=data["reason"]
+            )
+        except DomainError as exc:
+            apply_service_errors(form, exc)
+            return None
+
+    def _report(self, request, stock: Stock, data: dict) -> None:
+        self.log_change(request, stock, f"{data['delta']:+d}: {data['reason']}")
+        self.message_user(
+            request,
+            gettext("%(stock)s: %(on_hand)s on hand, %(reserved)s reserved.")
+            % {
+                "stock": f"{stock.part.part_number} @ {stock.center.code}",
+                "on_hand": stock.on_hand,
+                "reserved": stock.reserved,
+            },
+            messages.SUCCESS,
+        )
+
+    def _initial(self, request) -> dict:
+        """The center and part of the row the "Adjust stock" link came from (`?stock=<pk>`)."""
+        raw = request.GET.get("stock", "")
+        if not re.fullmatch(r"[0-9]{1,18}", raw):
+            return {}
+        stock = self.get_queryset(request).filter(pk=int(raw)).first()
+        return {"center": stock.center_id, "part": stock.part_id} if stock else {}

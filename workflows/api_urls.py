@@ -5,10 +5,10 @@ from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.errors import api_not_found
 from parts import api as parts_api
 from service_center import api as center_api
 from workflows import api
-from workflows.api_errors import api_not_found
 from workflows.registry import STAFF_TRANSITIONS
 
 V1 = "api/v1/"
@@ -47,15 +47,15 @@ urlpatterns = [
     ),
     path(V1 + "parts/", parts_api.PartListView.as_view(), name="api-parts"),
     path(V1 + "stock/", parts_api.StockListView.as_view(), name="api-stock"),
-    path(V1 + "stock/adjust/", parts_api.StockAdjustView.as_view(), name="api-stock-adjust"),
-    path(V1 + "parts-orders/", parts_api.PartsOrderListView.as_view(), name="api-parts-orders"),
+    path(V1 + "stock/adjust/", api.StockAdjustView.as_view(), name="api-stock-adjust"),
+    path(V1 + "parts-orders/", api.PartsOrderListView.as_view(), name="api-parts-orders"),
     *[
         path(
             V1 + f"parts-orders/<int:order_id>/transitions/{name}/",
-            parts_api.order_transition_view(name).as_view(),
+            api.order_transition_view(name).as_view(),
             name=f"api-parts-order-{name}",
         )
-        for name in parts_api.ORDER_TRANSITIONS
+        for name in api.ORDER_TRANSITIONS
     ],
     path(V1 + "public/status/", api.PublicStatusView.as_view(), name="api-public-status"),
     path(V1 + "public/approve/", api.PublicApproveView.as_view(), name="api-public-approve"),

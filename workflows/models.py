@@ -1,7 +1,7 @@
 """The repair: its state machine, its timeline, its promises and its outbox.
 
 Transition methods change only this row. Their inputs are staged on the row by the service in
-`workflows/services.py` before the method runs, so the FSM conditions (the readiness gate) judge
+`workflows/services/` before the method runs, so the FSM conditions (the readiness gate) judge
 the row as it would be after the action; a blocked transition rolls the staged fields back with
 the transaction.
 """

@@ -12,16 +12,16 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderState, Reservation, Stock
+from core.roles import TECH
+from parts.models import Part, Reservation, Stock
+from service_center import selectors as center_selectors
 from service_center.models import Customer, Device
 from workflows.choices import (
     OPEN_STATES,
     NotificationStatus,
-    PromiseKind,
     State,
 )
 from workflows.models import Notification, Promise, Repair, RepairEvent
-from workflows.roles import TECH
 
 # The board's columns, in the order work flows through the center.
 BOARD_STATES = [s for s in OPEN_STATES]
@@ -255,75 +255,10 @@ class CustomerMatch:
 
 
 def customers_by_phone(*, center_id: int, phone: Any) -> list[CustomerMatch]:
-    """Customers with this phone at the center, their registered devices and past repairs."""
-    customers = list(
-        Customer.objects.filter(center_id=center_id, phone=phone)
-        .prefetch_related(
-            Prefetch(
-                "devices",
-                queryset=Device.objects.select_related("product_model").order_by("serial_number"),
-            ),
-            Prefetch(
-                "repairs",
-                queryset=Repair.objects.select_related("product_model").order_by("-created_at"),
-            ),
-        )
-        .order_by("name", "id")[:10]
-    )
-    return [CustomerMatch(c, list(c.devices.all()), list(c.repairs.all())) for c in customers]
-
-
-def open_parts_orders(*, center_id: int) -> list[PartsOrder]:
-    return list(
-        PartsOrder.objects.filter(
-            center_id=center_id, state__in=[PartsOrderState.REQUESTED, PartsOrderState.SHIPPED]
-        )
-        .prefetch_related(
-            Prefetch("lines", queryset=PartsOrderLine.objects.select_related("part", "repair"))
-        )
-        .order_by("created_at", "id")
-    )
-
-
-def recent_parts_orders(*, center_id: int, limit: int = 20) -> list[PartsOrder]:
-    return list(
-        PartsOrder.objects.filter(
-            center_id=center_id, state__in=[PartsOrderState.RECEIVED, PartsOrderState.CANCELLED]
-        )
-        .prefetch_related(
-            Prefetch("lines", queryset=PartsOrderLine.objects.select_related("part", "repair"))
-        )
-        .order_by("-created_at", "-id")[:limit]
-    )
-
-
-def public_repair(*, token: str) -> Repair | None:
-    """The repair behind a status link, with what the public page shows (and nothing else)."""
-    if not token or len(token) > 64:
-        return None
-    return (
-        Repair.objects.select_related(
-            "center",
-            "customer",
-            "product_model",
-            "device__product_model",
-            "technician__staff_profile",
-        )
-        .prefetch_related(
-            Prefetch("reservations", queryset=Reservation.objects.select_related("part")),
-            Prefetch(
-                "events",
-                queryset=RepairEvent.objects.filter(customer_visible=True).order_by("at", "id"),
-                to_attr="public_events",
-            ),
-            Prefetch(
-                "promises",
-                queryset=Promise.objects.filter(
-                    fulfilled_at__isnull=True, kind=PromiseKind.PART_ETA
-                ).order_by("due_at"),
-                to_attr="part_etas",
-            ),
-        )
-        .filter(status_token=token)
-        .first()
-    )
+    """The desk's customer lookup: `service_center.selectors.customers_by_phone` (the API's read
+    too), the first ten by name, as matches the intake page shows."""
+    customers = center_selectors.customers_by_phone(center_id=center_id, phone=phone)
+    return [
+        CustomerMatch(c, list(c.devices.all()), list(c.repairs.all()))
+        for c in customers.order_by("name", "id")[:10]
+    ]

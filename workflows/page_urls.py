@@ -20,7 +20,7 @@ urlpatterns = [
     path("desk/parts-orders/", parts_views.parts_orders, name="parts-orders"),
     path(
         "desk/parts-orders/<int:order_id>/receive/",
-        parts_views.parts_order_receive,
+        views.parts_order_receive,
         name="parts-order-receive",
     ),
     path("desk/repairs/<str:ticket>/", views.desk_repair, name="desk-repair"),

@@ -23,8 +23,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 
-from core import net
-from service_center.errors import DomainError, NotFound, ValidationFailed
+from core import compat, net
+from core.errors import DomainError, NotFound, ValidationFailed
 from service_center.models import staff_name
 from workflows import gate, public_cache, selectors, timeline
 from workflows.choices import COURIER_REQUEST_STATES, State
@@ -88,9 +88,9 @@ def _count(key: str, window: int) -> tuple[int, int]:
 
 
 def _redis_client() -> Any:
-    from service_center.cache import PooledRedisCache
+    from core.cache import PooledRedisCache
 
-    return cache._cache.get_client(write=True) if isinstance(cache, PooledRedisCache) else None
+    return compat.redis_client(cache) if isinstance(cache, PooledRedisCache) else None
 
 
 def _ip_key(ip: str) -> str:

@@ -21,7 +21,7 @@ from django_fsm import RETURN_VALUE
 from rest_framework import serializers
 
 from core.roles import CUSTOMER, DESK, MANAGER, OWNER, SYSTEM
-from service_center.validation import MAX_AMOUNT
+from core.validation import MAX_AMOUNT
 from workflows.choices import (
     CANCELLABLE_STATES,
     CHECK_IN_STATES,

@@ -1,40 +1,23 @@
-"""Who may do what to a repair. Transitions take their roles from `workflows/registry.py`; the
-actions that are not transitions are listed here. The FSM's `permission=`, the API and the pages
-all ask `actor_may`."""
+"""Who may do what to a repair. Transitions take their roles from `workflows/registry.py`, the
+other actions from `core/roles.py` (ACTION_ACTORS). The FSM's `permission=`, the API and the
+pages all ask `actor_may`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.roles import (  # noqa: F401 (the names callers import from here)
+from core.roles import (
+    ACTION_ACTORS,
     CUSTOMER,
-    CUSTOMER_ACTOR,
-    DESK,
     MANAGER,
     OWNER,
     SYSTEM,
-    SYSTEM_ACTOR,
     TECH,
-    Actor,
     as_actor,
     same_center,
-    user_center_id,
     user_roles,
 )
 from workflows.registry import TRANSITIONS
-
-# Actions on a repair that are not state transitions.
-ACTION_ACTORS: dict[str, frozenset[str]] = {
-    "add_note": frozenset({DESK, MANAGER, TECH}),
-    "record_call": frozenset({DESK, MANAGER, TECH}),
-    "record_promise": frozenset({DESK, MANAGER, TECH}),
-    "fulfil_promise": frozenset({DESK, MANAGER, TECH}),
-    "request_courier_return": frozenset({DESK, MANAGER, CUSTOMER}),
-    "intake": frozenset({DESK, MANAGER}),
-    "receive_parts": frozenset({DESK, MANAGER, TECH}),
-    "order_parts": frozenset({DESK, MANAGER, TECH}),
-    "reference_data": frozenset({MANAGER}),
-}
 
 
 def allowed_roles(name: str) -> frozenset[str]:

@@ -8,11 +8,11 @@ from typing import Any
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from core.errors import NotFound, ValidationFailed
+from core.roles import user_center_id
 from parts.models import Reservation
-from service_center.errors import NotFound, ValidationFailed
 from workflows.choices import PromiseKind, State
 from workflows.models import Promise, Repair, RepairEvent
-from workflows.roles import user_center_id
 
 
 def visible_repairs(user: Any) -> QuerySet[Repair]:

@@ -10,8 +10,8 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from service_center.api import ErrorSerializer, StaffTokenAuthentication
-from workflows.roles import same_center, user_roles
+from core.api import ErrorSerializer, StaffTokenAuthentication
+from core.roles import same_center, user_roles
 from workflows.tickets import VARIANTS, load_repair, render_claim_ticket
 
 

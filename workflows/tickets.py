@@ -30,6 +30,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from core.compat import crop_last_page, fontconfig_family_names, harfbuzz_subsetting_available
 from service_center.models import mask_phone, staff_name
 from workflows.choices import Coverage, ReturnMethod
 from workflows.models import Repair
@@ -74,40 +75,10 @@ def _template():
 # --- the environment: HarfBuzz subsetting and a Korean font ------------------------------------
 
 
-def harfbuzz_subsetting_available() -> bool:
-    """True when WeasyPrint subsets fonts with HarfBuzz's hb-subset rather than fontTools.
-
-    WeasyPrint 70 decides in `weasyprint.pdf.fonts.Font.subset`: it dlopens
-    libharfbuzz-subset.so.0 through cffi at import (`weasyprint.text.ffi.harfbuzz_subset`, None
-    when missing; Debian package libharfbuzz-subset0) and needs HarfBuzz >= 4.1.0. Otherwise it
-    falls back to fontTools, which is an order of magnitude slower on a 4.6 MB CJK font, and only
-    says so at WARNING level on the `weasyprint` logger (which our settings silence).
-    """
-    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
-
-    return harfbuzz_subset is not None and bool(harfbuzz.hb_version_atleast(4, 1, 0))
-
-
 def korean_font_family() -> str | None:
     """The first family of FONT_STACK that fontconfig matches to itself (what `fc-match` does)."""
-    from weasyprint.text.ffi import ffi, fontconfig
-
-    config = ffi.gc(fontconfig.FcInitLoadConfigAndFonts(), fontconfig.FcConfigDestroy)
     for family in FONT_STACK:
-        pattern = ffi.gc(fontconfig.FcPatternCreate(), fontconfig.FcPatternDestroy)
-        fontconfig.FcPatternAddString(pattern, b"family", family.encode())
-        fontconfig.FcConfigSubstitute(config, pattern, fontconfig.FcMatchPattern)
-        fontconfig.FcDefaultSubstitute(pattern)
-        result = ffi.new("FcResult *")
-        match = fontconfig.FcFontMatch(config, pattern, result)
-        if match == ffi.NULL:
-            continue
-        match = ffi.gc(match, fontconfig.FcPatternDestroy)
-        names, value, index = set(), ffi.new("FcChar8 **"), 0
-        while fontconfig.FcPatternGetString(match, b"family", index, value) == 0:
-            names.add(ffi.string(value[0]).decode().replace(" ", "").lower())
-            index += 1
-        if family.replace(" ", "").lower() in names:
+        if family.replace(" ", "").lower() in fontconfig_family_names(family):
             return family
     return None
 
@@ -444,17 +415,6 @@ def ticket_context(repair: Repair, *, variant: str = "a4") -> dict[str, Any]:
     }
 
 
-def _crop_last_page(document) -> None:
-    """Receipt paper is continuous: cut the last page just below its content."""
-    page = document.pages[-1]
-    box = page._page_box  # WeasyPrint 70 draws at write time from page.height, after layout
-    root = next((c for c in box.children if getattr(c, "element_tag", "") == "html"), None)
-    if root is None:
-        return
-    bottom = root.position_y + root.margin_height() + box.margin_bottom
-    page.height = min(page.height, bottom)
-
-
 def render_claim_ticket(repair: Repair, *, variant: str = "a4") -> bytes:
     """The claim ticket as PDF bytes (A4, or an 80 mm receipt). Reads the repair's related rows
     first (a few queries), then renders with no database access; call it outside a transaction
@@ -467,5 +427,5 @@ def render_claim_ticket(repair: Repair, *, variant: str = "a4") -> bytes:
         stylesheets=[STYLESHEET], font_config=FONT_CONFIG
     )
     if variant == "receipt":
-        _crop_last_page(document)
+        crop_last_page(document)
     return document.write_pdf()

@@ -1,10 +1,18 @@
 """Repairs over the API: intake, the board, the detail with its blockers, transitions, timeline
 actions, and the customer's public status / approve / decline / courier-return.
 
-Views check who may act (roles.py), hand the input to one service (services.py) and answer with
-the detail read back through a selector. Errors are raised and answered by workflows.api_errors.
+Also the parts-order and stock writes (parts_orders.py), which move repairs on too.
+
+Views check who may act (roles.py), hand the input to one service (services/) and answer with
+the detail read back through a selector. Errors are raised and answered by core.errors.
 """
 
+from workflows.api.parts_orders import (
+    ORDER_TRANSITIONS,
+    PartsOrderListView,
+    StockAdjustView,
+    order_transition_view,
+)
 from workflows.api.public import (
     PublicApproveView,
     PublicCourierReturnView,
@@ -23,6 +31,10 @@ from workflows.api.repairs import (
 )
 
 __all__ = [
+    "ORDER_TRANSITIONS",
+    "PartsOrderListView",
+    "StockAdjustView",
+    "order_transition_view",
     "PublicApproveView",
     "PublicCourierReturnView",
     "PublicDeclineView",

@@ -11,11 +11,12 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from service_center.api import (
+from core.api import (
     PUBLIC_ERRORS,
     BaseAPIView,
     responses,
 )
+from core.roles import CUSTOMER_ACTOR
 from workflows import public, services
 from workflows.api.serializers import (
     PublicCourierInSerializer,
@@ -23,7 +24,6 @@ from workflows.api.serializers import (
     PublicLookupInSerializer,
     PublicStatusSerializer,
 )
-from workflows.roles import CUSTOMER_ACTOR
 
 # --- public views (no login) ---------------------------------------------------------------------
 

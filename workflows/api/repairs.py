@@ -6,12 +6,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from service_center.api import (
+from core.api import (
     BaseAPIView,
     responses,
     staff_center_id,
 )
-from service_center.errors import PermissionDenied
+from core.errors import PermissionDenied
+from core.idempotency import idempotent
 from service_center.models import ServiceCenter
 from workflows import registry, selectors, services
 from workflows.api.serializers import (
@@ -26,7 +27,6 @@ from workflows.api.serializers import (
     RepairDetailSerializer,
     RepairListItemSerializer,
 )
-from workflows.idempotency import idempotent
 from workflows.roles import actor_may
 
 # --- staff views ---------------------------------------------------------------------------------

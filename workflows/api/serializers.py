@@ -5,8 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import BlockerSerializer
 from service_center.api import (
-    BlockerSerializer,
     PastRepairSerializer,
     ProductModelBriefSerializer,
 )

@@ -8,12 +8,13 @@ The API, the pages, the admin and the management commands all come through here.
 
 from typing import Any
 
-from service_center.errors import NotFound
-from workflows import registry
-from workflows.models import Repair
+from core.errors import NotFound
 
 # One package, one name space: callers keep writing `services.repair_diagnose(...)`.
-from workflows.roles import SYSTEM_ACTOR  # noqa: F401
+from core.roles import SYSTEM_ACTOR  # noqa: F401
+from service_center.selectors import SerialLookup, serial_lookup  # noqa: F401
+from workflows import registry
+from workflows.models import Repair
 from workflows.services.actions import (  # noqa: F401
     repair_add_note,
     repair_fulfil_promise,
@@ -27,9 +28,6 @@ from workflows.services.before_repair import (  # noqa: F401
     repair_decline,
     repair_diagnose,
     repair_invite_for_repair,
-    repair_part_eta_known,
-    repair_parts_arrived,
-    repair_parts_reserved,
     repair_record_deposit,
     repair_set_coverage,
 )
@@ -39,11 +37,9 @@ from workflows.services.core import (  # noqa: F401
     status_link,
 )
 from workflows.services.intake import (  # noqa: F401
-    SerialLookup,
     coverage_from_serial,
     customer_find_or_create,
     repair_intake,
-    serial_lookup,
 )
 from workflows.services.repair_and_return import (  # noqa: F401
     repair_cancel,
@@ -55,6 +51,15 @@ from workflows.services.repair_and_return import (  # noqa: F401
     repair_report_unrepairable,
     repair_ship,
     repair_start,
+)
+from workflows.services.supply import (  # noqa: F401
+    allocate_waiting,
+    parts_order_receive,
+    parts_order_ship,
+    repair_part_eta_known,
+    repair_parts_arrived,
+    repair_parts_reserved,
+    stock_adjust,
 )
 
 

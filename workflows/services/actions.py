@@ -7,11 +7,12 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from service_center.errors import (
+from core.errors import (
     NotFound,
     TransitionBlocked,
 )
-from service_center.validation import (
+from core.roles import as_actor
+from core.validation import (
     clean_bool,
     clean_choice,
     clean_datetime,
@@ -26,7 +27,6 @@ from workflows.choices import (
     ReturnMethod,
 )
 from workflows.models import Promise, Repair, RepairEvent
-from workflows.roles import as_actor
 from workflows.services.core import (
     atomic_service,
     fulfil_open_promises,

@@ -8,21 +8,19 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from parts import services as parts_services
-from parts.models import Part, Reservation, ReservationStatus
-from service_center.errors import TransitionBlocked, ValidationFailed
-from service_center.models import staff_name
-from service_center.validation import (
+from core.errors import TransitionBlocked, ValidationFailed
+from core.roles import TECH, as_actor, same_center, user_roles
+from core.validation import (
     clean_amount,
     clean_choice,
     clean_datetime,
     clean_text,
 )
-from workflows import gate
+from parts import services as parts_services
+from parts.models import Part, ReservationStatus
+from service_center.models import staff_name
 from workflows.choices import (
-    OPEN_STATES,
     ActorKind,
     Coverage,
     EventKind,
@@ -31,25 +29,20 @@ from workflows.choices import (
     State,
 )
 from workflows.models import Promise, Repair
-from workflows.roles import SYSTEM_ACTOR, TECH, as_actor, same_center, user_roles
 from workflows.services.core import (
     WORK_STARTED_STATES,
     atomic_service,
     center_line,
-    fulfil_open_promises,
-    give_up,
     lock_for,
-    lock_repair,
     move,
-    plain_transition,
     queue_message,
-    record_event,
     record_transition,
     refresh_reservations,
     require_gate,
     status_link,
     won,
 )
+from workflows.services.supply import give_up
 
 # --- assign ------------------------------------------------------------------------------------
 
@@ -293,58 +286,6 @@ def repair_decline(*, repair: Repair | int, actor: Any, reason: Any = "") -> Rep
     (freed stock goes to the next waiting repair after commit)."""
     why = clean_text(reason, field="reason", max_length=500)
     return give_up(repair, "decline", actor, reason=why)
-
-
-# --- parts -------------------------------------------------------------------------------------
-
-
-def repair_parts_reserved(*, repair_id: int, reservations: list[Reservation]) -> None:
-    """Called by receiving, inside its transaction (repair already locked): parts were put
-    aside for this repair. Tells the timeline; once nothing is waiting, keeps the part-ETA
-    promises and moves awaiting_parts on to ready_to_repair."""
-    repair = lock_repair(repair_id)
-    parts = ", ".join(f"{x.part.part_number} x{x.quantity}" for x in reservations)
-    record_event(
-        repair,
-        SYSTEM_ACTOR,
-        EventKind.PARTS,
-        text=_("Parts arrived and were put aside: %(parts)s.") % {"parts": parts},
-        data={"reserved": [x.pk for x in reservations]},
-        customer_visible=True,
-    )
-    refresh_reservations(repair)
-    if gate.check(repair, ["parts_not_on_hand"]):
-        return
-    fulfil_open_promises(repair, PromiseKind.PART_ETA, SYSTEM_ACTOR)
-    if repair.state == State.AWAITING_PARTS:
-        repair_parts_arrived(repair=repair)
-
-
-@atomic_service
-def repair_parts_arrived(*, repair: Repair | int, actor: Any = SYSTEM_ACTOR) -> Repair:
-    """awaiting_parts -> ready_to_repair, run by the system when every reservation is reserved.
-    Locks the repair; raises TransitionBlocked while a reservation waits."""
-    return plain_transition(
-        repair, "parts_arrived", actor, text=gettext_lazy("All parts are here.")
-    )
-
-
-def repair_part_eta_known(*, repair_id: int, eta: dt.date) -> None:
-    """Called by the warehouse's shipping, inside its transaction: a part this repair waits
-    for is on its way. Locks the repair; records a promise with its ETA."""
-    repair = lock_repair(repair_id)
-    if repair.state not in OPEN_STATES:
-        return
-    due = timezone.make_aware(dt.datetime.combine(eta, dt.time(18, 0)))
-    Promise.objects.create(repair=repair, kind=PromiseKind.PART_ETA, due_at=due, note="warehouse")
-    record_event(
-        repair,
-        SYSTEM_ACTOR,
-        EventKind.PARTS,
-        text=_("The part has left the central warehouse; expected %(eta)s.") % {"eta": f"{eta}"},
-        data={"eta": eta.isoformat()},
-        customer_visible=True,
-    )
 
 
 # --- invite ------------------------------------------------------------------------------------

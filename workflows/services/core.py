@@ -30,19 +30,19 @@ from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
-from parts import services as parts_services
-from parts.models import Reservation
-from service_center.errors import (
+from core.errors import (
     Conflict,
     DomainError,
     NotFound,
     PermissionDenied,
     TransitionBlocked,
 )
+from core.roles import SYSTEM_ACTOR, as_actor
+from parts.models import Reservation
 from workflows import gate, notify, public_cache, registry
 from workflows.choices import ActorKind, EventKind, PromiseKind, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
-from workflows.roles import SYSTEM_ACTOR, actor_may, as_actor
+from workflows.roles import actor_may
 
 WORK_STARTED_STATES = (State.IN_REPAIR, State.REPAIRED, State.READY_FOR_PICKUP, State.SHIPPED)
 
@@ -166,18 +166,6 @@ def plain_transition(repair: Repair | int, name: str, actor: Any, *, text: StrPr
     moved = move(r, name, actor)
     with translation.override(r.language):
         record_transition(moved, text=str(text))
-    return r
-
-
-def give_up(repair: Repair | int, name: str, actor: Any, *, reason: str) -> Repair:
-    """decline, report_unrepairable, cancel: lock, record the reason, move, release the parts.
-    Call inside `atomic_service`."""
-    r = lock_for(repair, name, actor)
-    r.outcome_reason = reason
-    moved = move(r, name, actor)
-    with translation.override(r.language):
-        record_transition(moved, text=reason, data={"reason": reason})
-    parts_services.reservations_release(repair=r)
     return r
 
 

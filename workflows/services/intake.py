@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,10 +9,17 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from service_center.errors import (
+from core.errors import (
     Conflict,
     PermissionDenied,
     ValidationFailed,
+)
+from core.roles import Actor, as_actor
+from core.validation import (
+    clean_bool,
+    clean_choice,
+    clean_phone,
+    clean_text,
 )
 from service_center.models import (
     Customer,
@@ -21,15 +27,8 @@ from service_center.models import (
     ProductModel,
     ServiceCenter,
     WarrantyStatus,
-    normalize_serial,
-    serial_error,
 )
-from service_center.validation import (
-    clean_bool,
-    clean_choice,
-    clean_phone,
-    clean_text,
-)
+from service_center.selectors import SerialLookup, serial_lookup
 from workflows.choices import (
     ActorKind,
     Coverage,
@@ -38,7 +37,7 @@ from workflows.choices import (
     ReturnMethod,
 )
 from workflows.models import Repair, new_ticket_number
-from workflows.roles import Actor, actor_may, as_actor
+from workflows.roles import actor_may
 from workflows.services.core import (
     Moved,
     atomic_service,
@@ -49,30 +48,6 @@ from workflows.services.core import (
 )
 
 # --- intake ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SerialLookup:
-    serial_number: str
-    device: Device | None
-    status: str  # WarrantyStatus
-    until: dt.date | None
-
-
-def serial_lookup(raw: Any) -> SerialLookup:
-    """Normalise and look up a serial. Raises ValidationFailed for a malformed one."""
-    if not isinstance(raw, str):
-        raise ValidationFailed({"serial_number": ["Must be text."]})
-    if "\x00" in raw or len(raw) > 200:
-        raise ValidationFailed({"serial_number": ["A serial number has at most 40 characters."]})
-    serial = normalize_serial(raw)
-    problem = serial_error(serial)
-    if problem:
-        raise ValidationFailed({"serial_number": [problem]})
-    device = Device.objects.select_related("product_model").filter(serial_number=serial).first()
-    if device is None:
-        return SerialLookup(serial, None, WarrantyStatus.UNKNOWN, None)
-    return SerialLookup(serial, device, device.warranty_status(), device.warranty_until)
 
 
 def coverage_from_serial(lookup: SerialLookup | None) -> tuple[str, str]:

@@ -8,9 +8,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.errors import ValidationFailed
+from core.validation import clean_amount, clean_text
 from parts import services as parts_services
-from service_center.errors import ValidationFailed
-from service_center.validation import clean_amount, clean_text
+from service_center.selectors import SerialLookup, serial_lookup
 from workflows import gate
 from workflows.choices import Coverage, EventKind, NotificationKind, PromiseKind
 from workflows.models import Repair
@@ -18,7 +19,6 @@ from workflows.services.core import (
     atomic_service,
     center_line,
     fulfil_open_promises,
-    give_up,
     lock_for,
     move,
     plain_transition,
@@ -27,7 +27,7 @@ from workflows.services.core import (
     record_transition,
     won,
 )
-from workflows.services.intake import SerialLookup, serial_lookup
+from workflows.services.supply import give_up
 
 # --- the visit and the repair ------------------------------------------------------------------
 

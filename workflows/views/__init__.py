@@ -8,6 +8,7 @@ from workflows.views.desk import (
     lookup_customer,
     lookup_serial,
 )
+from workflows.views.parts_orders import parts_order_receive
 from workflows.views.status import (
     status_approve,
     status_courier,
@@ -25,6 +26,7 @@ from workflows.views.writes import (
 )
 
 __all__ = [
+    "parts_order_receive",
     "desk_board",
     "desk_calls",
     "desk_intake",

@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from service_center.models import WarrantyStatus, staff_name
-from service_center.views import (
+from core.pages import (
     render_staff,
 )
+from core.roles import DESK, MANAGER, user_center_id, user_roles
+from service_center.models import WarrantyStatus, staff_name
 from workflows import gate, registry
 from workflows import page_selectors as sel
 from workflows.choices import (
@@ -23,7 +24,7 @@ from workflows.choices import (
     State,
 )
 from workflows.models import Repair
-from workflows.roles import DESK, MANAGER, actor_may, user_center_id, user_roles
+from workflows.roles import actor_may
 
 # The states as staff say them (State labels are written for the customer).
 STAFF_STATE_LABELS = {

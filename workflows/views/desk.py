@@ -11,10 +11,8 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from service_center.errors import DomainError, ValidationFailed
-from service_center.models import ProductModel, WarrantyStatus
-from service_center.validation import clean_phone
-from service_center.views import (
+from core.errors import DomainError, ValidationFailed
+from core.pages import (
     DESK_ROLES,
     STAFF_ROLES,
     error_messages,
@@ -22,6 +20,8 @@ from service_center.views import (
     staff_area,
     status_for,
 )
+from core.validation import clean_phone
+from service_center.models import ProductModel, WarrantyStatus
 from workflows import page_selectors as sel
 from workflows import services as s
 from workflows.choices import (

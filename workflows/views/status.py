@@ -12,12 +12,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.privacy import mask_address, mask_name
-from service_center.errors import DomainError, ValidationFailed
-from service_center.views import (
+from core.errors import DomainError, ValidationFailed
+from core.pages import (
     error_messages,
     status_for,
 )
+from core.privacy import mask_address, mask_name
+from core.roles import CUSTOMER_ACTOR
 from workflows import gate, public
 from workflows import services as s
 from workflows.choices import (
@@ -25,7 +26,6 @@ from workflows.choices import (
     State,
 )
 from workflows.models import Repair
-from workflows.roles import CUSTOMER_ACTOR
 
 # --- the public status page (no login) -----------------------------------------------------
 

@@ -6,12 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from service_center.models import staff_name
-from service_center.views import (
+from core.pages import (
     TECH_ROLES,
     render_staff,
     staff_area,
 )
+from service_center.models import staff_name
 from workflows import page_selectors as sel
 from workflows.choices import (
     State,

@@ -11,8 +11,8 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from service_center.errors import DomainError, ValidationFailed
-from service_center.views import (
+from core.errors import DomainError, ValidationFailed
+from core.pages import (
     STAFF_ROLES,
     error_messages,
     staff_area,

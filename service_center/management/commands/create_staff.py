@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from service_center.errors import DomainError
+from core.errors import DomainError
 from service_center.models import Role
 from service_center.services import staff_create
 

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from service_center.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 REPLAY_TTL = 24 * 3600
@@ -44,7 +44,7 @@ def _cache_key(request: Any, key: str) -> str:
 
 
 def _fingerprint(request: Any) -> str:
-    body = request._request.body  # already read and size-checked by the view's `initial`
+    body = request.body  # Django's, already read and size-checked by the view's `initial`
     return hashlib.sha256(
         request.method.encode() + b" " + request.path.encode() + b"\n" + body
     ).hexdigest()
@@ -58,11 +58,7 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         key = request.META.get(HEADER)
         if key is None:
             return method(view, request, *args, **kwargs)
-        if not _KEY_OK.match(key):
-            raise IdempotencyKeyInvalid(
-                "Idempotency-Key must be 1 to 200 visible ASCII characters.",
-                errors={"Idempotency-Key": ["1 to 200 visible ASCII characters."]},
-            )
+        _check_key(key)
         store_key = _cache_key(request, key)
         fingerprint = _fingerprint(request)
         stored = cache.get(store_key)
@@ -75,25 +71,42 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
                 return _replay(stored, fingerprint)
             raise Conflict("A request with this Idempotency-Key is still running; retry shortly.")
         try:
-            try:
-                response = method(view, request, *args, **kwargs)
-            except Exception as exc:  # answered by the exception handler; remembered too
-                response = view.handle_exception(exc)
-            if response.status_code < 500 and response.status_code not in (401, 429):
-                cache.set(
-                    store_key,
-                    {
-                        "fingerprint": fingerprint,
-                        "status": response.status_code,
-                        "data": _plain(response.data),
-                    },
-                    REPLAY_TTL,
-                )
+            response = _run(method, view, request, *args, **kwargs)
+            _remember(store_key, fingerprint, response)
         finally:
             cache.delete(lock_key)
         return response
 
     return wrapper
+
+
+def _check_key(key: str) -> None:
+    if not _KEY_OK.match(key):
+        raise IdempotencyKeyInvalid(
+            "Idempotency-Key must be 1 to 200 visible ASCII characters.",
+            errors={"Idempotency-Key": ["1 to 200 visible ASCII characters."]},
+        )
+
+
+def _run(method: Callable[..., Response], view: Any, request: Any, *args, **kwargs) -> Response:
+    try:
+        return method(view, request, *args, **kwargs)
+    except Exception as exc:  # answered by the exception handler; remembered too
+        return view.handle_exception(exc)
+
+
+def _remember(store_key: str, fingerprint: str, response: Response) -> None:
+    """Keep the answer for replays, unless it is one a retry should not get back."""
+    if response.status_code < 500 and response.status_code not in (401, 429):
+        cache.set(
+            store_key,
+            {
+                "fingerprint": fingerprint,
+                "status": response.status_code,
+                "data": _plain(response.data),
+            },
+            REPLAY_TTL,
+        )
 
 
 def _plain(data: Any) -> Any:

@@ -1,4 +1,4 @@
-"""One exception handler: every error leaves the API as JSON {code, detail, ...}.
+"""The one hierarchy of domain errors, and the one place that turns every error into an answer.
 
 Domain errors keep their own code and status; DRF's errors get a stable `code`; anything
 unexpected is logged and answered as JSON 500 (never an HTML page or a stack trace). The
@@ -20,7 +20,67 @@ from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from service_center.errors import DomainError
+# --- the domain errors -----------------------------------------------------------------------
+
+
+class DomainError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, detail: str = "", **extra: Any) -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail or self.code
+        self.extra = extra
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "detail": self.detail, **self.extra}
+
+
+class ValidationFailed(DomainError):
+    """Bad input. `errors` maps a field name to a list of messages."""
+
+    code = "invalid"
+    status = 400
+
+    def __init__(self, errors: dict[str, list[str]] | str, detail: str = "") -> None:
+        if isinstance(errors, str):
+            errors = {"non_field_errors": [errors]}
+        self.errors = errors
+        first = next(iter(errors.values()))[0] if errors else "Invalid input."
+        super().__init__(detail or str(first), errors=errors)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    status = 403
+
+
+class TransitionBlocked(DomainError):
+    """The state or the readiness gate does not allow the transition. Carries the blockers."""
+
+    code = "transition_blocked"
+    status = 409
+
+    def __init__(self, blockers: list[dict[str, str]], transition: str = "") -> None:
+        self.blockers = blockers
+        self.transition = transition
+        detail = " ".join(b["message"] for b in blockers) or "Transition not allowed."
+        super().__init__(str(detail), blockers=blockers)
+
+
+class Conflict(DomainError):
+    """Somebody else changed the row first; the caller may reload and retry."""
+
+    code = "conflict"
+    status = 409
+
+
+# --- the DRF exception handler -----------------------------------------------------------------
 
 log = logging.getLogger(__name__)
 

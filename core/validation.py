@@ -10,7 +10,7 @@ from typing import Any
 import phonenumbers
 from django.utils.dateparse import parse_date, parse_datetime
 
-from service_center.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_AMOUNT = 100_000_000  # KRW; a repair quote above this is a typo

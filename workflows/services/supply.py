@@ -1,0 +1,177 @@
+"""The repair side of stock. `parts/services.py` moves stock, reservations and parts orders and
+says which repairs it served; the services here run those calls inside their own transaction and
+then apply what it means for the repairs: timeline events, part-ETA promises, awaiting_parts ->
+ready_to_repair, and the after-commit allocation pass. The API, the pages and the admin receive,
+ship and adjust stock through here.
+
+Lock order as in parts/services.py: PartsOrder row -> Repair rows (pk order) -> Stock rows (pk
+order). The parts call takes all three; the repair side only touches repairs it already holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.roles import SYSTEM_ACTOR
+from parts import services as parts_services
+from parts.models import Part, PartsOrder, Reservation, Stock
+from service_center.models import ServiceCenter
+from workflows import gate
+from workflows.choices import OPEN_STATES, EventKind, PromiseKind, State
+from workflows.models import Promise, Repair
+from workflows.services.core import (
+    atomic_service,
+    fulfil_open_promises,
+    lock_for,
+    lock_repair,
+    move,
+    plain_transition,
+    record_event,
+    record_transition,
+    refresh_reservations,
+)
+
+# --- allocation --------------------------------------------------------------------------------
+
+
+def allocate_waiting(
+    *, center_id: int, part_ids: list[int], arrivals: dict[int, int] | None = None
+) -> list[int]:
+    """Hand stock (plus `arrivals`) to waiting reservations, oldest first, and move the repairs
+    served on. One transaction. Returns the repair ids that got parts."""
+    with transaction.atomic():
+        allocation = parts_services.allocate_waiting(
+            center_id=center_id, part_ids=part_ids, arrivals=arrivals
+        )
+        apply_allocation(center_id=center_id, allocation=allocation)
+    return allocation.repair_ids
+
+
+def allocate_after_commit(*, center_id: int, part_ids: list[int]) -> None:
+    """Another allocation pass in a transaction of its own, once this one has committed."""
+
+    def run() -> None:
+        allocate_waiting(center_id=center_id, part_ids=part_ids)
+
+    transaction.on_commit(run)
+
+
+def apply_allocation(*, center_id: int, allocation: parts_services.Allocation) -> None:
+    """Inside the allocating transaction (the repairs are locked): schedule the second passes,
+    then tell each repair served."""
+    for part_id in allocation.again:
+        allocate_after_commit(center_id=center_id, part_ids=[part_id])
+    for repair_id in allocation.repair_ids:
+        repair_parts_reserved(repair_id=repair_id, reservations=allocation.reserved[repair_id])
+
+
+# --- parts orders and stock --------------------------------------------------------------------
+
+
+def parts_order_receive(*, order_id: int, lines: list[tuple[str, int]] | None = None) -> PartsOrder:
+    """Put delivered parts on the shelf (`parts.services.parts_order_receive`) and move the
+    repairs that got them on. One transaction."""
+    with transaction.atomic():
+        order, allocation = parts_services.parts_order_receive(order_id=order_id, lines=lines)
+        apply_allocation(center_id=order.center_id, allocation=allocation)
+    return order
+
+
+def parts_order_ship(
+    *, order_id: int, carrier: str, tracking_number: str, eta: dt.date | None
+) -> PartsOrder:
+    """The warehouse shipped it. Repairs waiting on its lines get a customer-visible ETA."""
+    with transaction.atomic():
+        order, repair_ids = parts_services.parts_order_ship(
+            order_id=order_id, carrier=carrier, tracking_number=tracking_number, eta=eta
+        )
+        if eta is not None:
+            for repair_id in repair_ids:
+                repair_part_eta_known(repair_id=repair_id, eta=eta)
+    return order
+
+
+def stock_adjust(*, center: ServiceCenter, part: Part, delta: int, reason: str) -> Stock:
+    """A count correction or a delivery outside an order (`parts.services.stock_adjust`); new
+    units go to waiting repairs, which move on. One transaction."""
+    with transaction.atomic():
+        stock, allocation = parts_services.stock_adjust(
+            center=center, part=part, delta=delta, reason=reason
+        )
+        apply_allocation(center_id=center.pk, allocation=allocation)
+    return stock
+
+
+# --- giving parts back -------------------------------------------------------------------------
+
+
+def give_up(repair: Repair | int, name: str, actor: Any, *, reason: str) -> Repair:
+    """decline, report_unrepairable, cancel: lock, record the reason, move, release the parts.
+    Call inside `atomic_service`."""
+    r = lock_for(repair, name, actor)
+    r.outcome_reason = reason
+    moved = move(r, name, actor)
+    with translation.override(r.language):
+        record_transition(moved, text=reason, data={"reason": reason})
+    freed = parts_services.reservations_release(repair=r)
+    if freed:
+        allocate_after_commit(center_id=r.center_id, part_ids=freed)
+    return r
+
+
+# --- the repair side of allocation ----------------------------------------------------------
+
+
+def repair_parts_reserved(*, repair_id: int, reservations: list[Reservation]) -> None:
+    """Called by receiving, inside its transaction (repair already locked): parts were put
+    aside for this repair. Tells the timeline; once nothing is waiting, keeps the part-ETA
+    promises and moves awaiting_parts on to ready_to_repair."""
+    repair = lock_repair(repair_id)
+    parts = ", ".join(f"{x.part.part_number} x{x.quantity}" for x in reservations)
+    record_event(
+        repair,
+        SYSTEM_ACTOR,
+        EventKind.PARTS,
+        text=_("Parts arrived and were put aside: %(parts)s.") % {"parts": parts},
+        data={"reserved": [x.pk for x in reservations]},
+        customer_visible=True,
+    )
+    refresh_reservations(repair)
+    if gate.check(repair, ["parts_not_on_hand"]):
+        return
+    fulfil_open_promises(repair, PromiseKind.PART_ETA, SYSTEM_ACTOR)
+    if repair.state == State.AWAITING_PARTS:
+        repair_parts_arrived(repair=repair)
+
+
+@atomic_service
+def repair_parts_arrived(*, repair: Repair | int, actor: Any = SYSTEM_ACTOR) -> Repair:
+    """awaiting_parts -> ready_to_repair, run by the system when every reservation is reserved.
+    Locks the repair; raises TransitionBlocked while a reservation waits."""
+    return plain_transition(
+        repair, "parts_arrived", actor, text=gettext_lazy("All parts are here.")
+    )
+
+
+def repair_part_eta_known(*, repair_id: int, eta: dt.date) -> None:
+    """Called by the warehouse's shipping, inside its transaction: a part this repair waits
+    for is on its way. Locks the repair; records a promise with its ETA."""
+    repair = lock_repair(repair_id)
+    if repair.state not in OPEN_STATES:
+        return
+    due = timezone.make_aware(dt.datetime.combine(eta, dt.time(18, 0)))
+    Promise.objects.create(repair=repair, kind=PromiseKind.PART_ETA, due_at=due, note="warehouse")
+    record_event(
+        repair,
+        SYSTEM_ACTOR,
+        EventKind.PARTS,
+        text=_("The part has left the central warehouse; expected %(eta)s.") % {"eta": f"{eta}"},
+        data={"eta": eta.isoformat()},
+        customer_visible=True,
+    )
