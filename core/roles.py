@@ -82,6 +82,8 @@ ACTION_ACTORS: dict[str, frozenset[str]] = {
     "record_promise": frozenset({DESK, MANAGER, TECH}),
     "fulfil_promise": frozenset({DESK, MANAGER, TECH}),
     "request_courier_return": frozenset({DESK, MANAGER, CUSTOMER}),
+    "record_payment": frozenset({DESK, MANAGER}),
+    "record_refund": frozenset({DESK, MANAGER}),
     "intake": frozenset({DESK, MANAGER}),
     "receive_parts": frozenset({DESK, MANAGER, TECH}),
     "order_parts": frozenset({DESK, MANAGER, TECH}),

@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +29,12 @@ class ServiceCenter(models.Model):
         default=False,
         help_text=_("Ask for a deposit equal to the ordered parts' price before ordering parts."),
         verbose_name=_("deposit for ordered parts"),
+    )
+    diagnosis_fee = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(100_000_000)],
+        help_text=_("KRW charged for the diagnosis when a paid repair is declined."),
+        verbose_name=_("diagnosis fee"),
     )
 
     class Meta:

@@ -148,10 +148,22 @@ class Fixtures:
         self.run(ticket, "notify_ready_for_pickup")
         return ticket
 
+    def pay_balance(self, ticket: str) -> str:
+        """Pay what is due (a courier repair ships only once nothing is owed)."""
+        due = self.api.ok("GET", f"/api/v1/repairs/{ticket}/")["balance_due"]
+        if due:
+            body = {"amount": due, "method": "transfer"}
+            self.api.ok("POST", f"/api/v1/repairs/{ticket}/payments/", body)
+        return ticket
+
     def shipped(self) -> str:
-        ticket = self.repaired(courier=True)
+        ticket = self.pay_balance(self.repaired(courier=True))
         self.run(ticket, "ship", {"carrier": "CJ", "tracking_number": "FIX-1"})
         return ticket
+
+    def paid(self) -> str:
+        """A repair with money on its ledger, for refunds."""
+        return self.pay_balance(self.ready_to_repair())
 
     def ready_for(self, ticket: str, transition: str, *, clearable: tuple[str, ...] = ()) -> str:
         """The repair's own blockers for `transition` are empty (or only ones its input clears)."""
@@ -190,7 +202,9 @@ def repair_transitions(fx: Fixtures) -> dict[str, dict]:
         "report_unrepairable": {"ticket": r(fx.diagnosing(), "report_unrepairable"), "who": TECH},
         "notify_ready_for_pickup": {"ticket": r(fx.repaired(), "notify_ready_for_pickup")},
         "ship": {
-            "ticket": r(fx.repaired(courier=True), "ship", clearable=("tracking_missing",)),
+            "ticket": r(
+                fx.pay_balance(fx.repaired(courier=True)), "ship", clearable=("tracking_missing",)
+            ),
             "body": {"carrier": "CJ", "tracking_number": "ST-1"},
         },
         "hand_over": {
@@ -292,6 +306,20 @@ def main(base_url: str, out: str) -> None:
             "POST",
             f"{repairs}/promises/{{promise_id}}/fulfil/",
             {"path.ticket_number": promised, "path.promise_id": promise},
+        ),
+    ]
+    # The ledger: a repair with a balance to take payments on, one with money to refund (one won
+    # at a time, so many generated cases succeed); the list and the receipt use the shared one.
+    blocks += [
+        operation(
+            "POST",
+            f"{repairs}/payments/",
+            {"path.ticket_number": fx.ready_to_repair(), "body.amount": 1},
+        ),
+        operation(
+            "POST",
+            f"{repairs}/refunds/",
+            {"path.ticket_number": fx.paid(), "body.amount": 1},
         ),
     ]
     for name, spec in transitions.items():

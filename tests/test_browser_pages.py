@@ -234,7 +234,9 @@ def test_s5_s6_the_customer_approves_and_asks_for_courier_return_on_a_phone(
     _shot(page, "s6_01_courier_requested")
 
     s.repair_start(repair=repair, actor=tech)
-    s.repair_complete(repair=repair, actor=tech)
+    repair = s.repair_complete(repair=repair, actor=tech)
+    # Courier customers pay before the device leaves (ship is blocked by `balance_due`).
+    s.repair_record_payment(repair=repair, actor=desk, amount=repair.balance_due, method="transfer")
     s.repair_ship(repair=repair, actor=desk, carrier="CJ대한통운", tracking_number="6543210987")
     page.reload()
     assert page.locator(".tracking").inner_text() == "6543210987"

@@ -226,8 +226,14 @@ def test_shipping_is_blocked_when_the_customer_will_pick_it_up(repaired, desk):
     assert not Notification.objects.filter(kind="shipped").exists()
 
 
+def paid_up(repair, desk):
+    """Courier customers pay before the device leaves (ship is blocked by `balance_due`)."""
+    s.repair_record_payment(repair=repair, actor=desk, amount=repair.balance_due, method="transfer")
+    return Repair.objects.get(pk=repair.pk)
+
+
 def test_shipping_is_blocked_without_a_return_address(repaired, desk):
-    repair = repaired(return_method="courier")
+    repair = paid_up(repaired(return_method="courier"), desk)
     assert repair.courier_address == ""
 
     codes = blocked_codes(
@@ -242,6 +248,7 @@ def test_shipping_is_blocked_without_a_carrier_and_tracking_number(
     repaired, desk, carrier, tracking
 ):
     repair = repaired(return_method="courier", courier_address="부산광역시 해운대구 센텀로 45")
+    repair = paid_up(repair, desk)
 
     codes = blocked_codes(
         s.repair_ship, repair=repair, actor=desk, carrier=carrier, tracking_number=tracking
@@ -252,6 +259,7 @@ def test_shipping_is_blocked_without_a_carrier_and_tracking_number(
 
 def test_shipping_with_address_and_tracking_sends_one_message(repaired, desk):
     repair = repaired(return_method="courier", courier_address="부산광역시 해운대구 센텀로 45")
+    repair = paid_up(repair, desk)
 
     repair = s.repair_ship(
         repair=repair, actor=desk, carrier="CJ대한통운", tracking_number="1234567890"

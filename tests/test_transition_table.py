@@ -159,6 +159,10 @@ def bring_to(state: str, shape: dict, w: dict, make_repair) -> Repair:
     if state == State.REPAIRED:
         return repair
     if state == State.SHIPPED:
+        # Courier customers pay before the device leaves (ship is blocked by `balance_due`).
+        s.repair_record_payment(
+            repair=repair, actor=desk, amount=repair.balance_due, method="transfer"
+        )
         return s.repair_ship(repair=repair, actor=desk, carrier="CJ", tracking_number="12345")
     repair = s.repair_notify_ready_for_pickup(repair=repair, actor=desk)
     if state == State.READY_FOR_PICKUP:
@@ -176,6 +180,12 @@ def call(name: str, repair: Repair, w: dict) -> Repair:
             s.parts_order_receive(order_id=line.order_id)
             return Repair.objects.get(pk=repair.pk)
         return s.repair_parts_arrived(repair=repair, actor=SYSTEM_ACTOR)
+    if name == "ship" and repair.balance_due and repair.state == State.REPAIRED:
+        # Courier customers pay before the device leaves (ship is blocked by `balance_due`).
+        s.repair_record_payment(
+            repair=repair, actor=desk, amount=repair.balance_due, method="transfer"
+        )
+        repair = Repair.objects.get(pk=repair.pk)
     data = {
         "assign": {"technician": tech},
         "diagnose": {

@@ -80,7 +80,9 @@ def test_a_shipped_device_cannot_be_checked_in_again(
         return_method="courier",
         courier_address="부산광역시 해운대구 센텀로 45",
     )
-    s.repair_complete(repair=repair, actor=tech)
+    repair = s.repair_complete(repair=repair, actor=tech)
+    # Courier customers pay before the device leaves (ship is blocked by `balance_due`).
+    s.repair_record_payment(repair=repair, actor=desk, amount=repair.balance_due, method="transfer")
     s.repair_ship(repair=repair, actor=desk, carrier="CJ", tracking_number="123456")
     with pytest.raises(TransitionBlocked) as caught:
         s.repair_check_in_device(repair=repair, actor=desk)

@@ -9,6 +9,7 @@ from core.errors import api_not_found
 from parts import api as parts_api
 from service_center import api as center_api
 from workflows import api
+from workflows.api import payments as payments_api
 from workflows.registry import STAFF_TRANSITIONS
 
 V1 = "api/v1/"
@@ -45,6 +46,10 @@ urlpatterns = [
         api.RepairCourierReturnView.as_view(),
         name="api-repair-courier-return",
     ),
+    path(
+        REPAIR + "payments/", payments_api.RepairPaymentsView.as_view(), name="api-repair-payments"
+    ),
+    path(REPAIR + "refunds/", payments_api.RepairRefundsView.as_view(), name="api-repair-refunds"),
     path(V1 + "parts/", parts_api.PartListView.as_view(), name="api-parts"),
     path(V1 + "stock/", parts_api.StockListView.as_view(), name="api-stock"),
     path(V1 + "stock/adjust/", api.StockAdjustView.as_view(), name="api-stock-adjust"),

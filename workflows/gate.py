@@ -110,6 +110,13 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
         lambda r: r.balance_due > 0,
         lambda r: _("%(amount)s won is still to be paid.") % {"amount": f"{r.balance_due:,}"},
     ),
+    "refund_due": (
+        lambda r: r.refund_due > 0,
+        lambda r: (
+            _("%(amount)s won was paid beyond what is due: record the refund first.")
+            % {"amount": f"{r.refund_due:,}"}
+        ),
+    ),
 }
 
 READINESS = list(registry.READINESS)

@@ -28,6 +28,8 @@ from workflows.choices import (
     NotificationChannel,
     NotificationKind,
     NotificationStatus,
+    PaymentKind,
+    PaymentMethod,
     PromiseKind,
     ReturnMethod,
     State,
@@ -241,7 +243,14 @@ class Repair(ConcurrentTransitionMixin, models.Model):
     def amount_due(self) -> int | None:
         """What the customer owes in all; None while it is not known yet."""
         if self.completed_at is None and self.state in UNREPAIRED_END_STATES:
-            return 0  # declined, unrepairable or cancelled: nothing is charged
+            # Declined or unrepairable: a paid repair that was diagnosed owes the center's
+            # diagnosis fee (0 by default); cancelled, warranty or undiagnosed ones nothing.
+            charged = (
+                self.state != State.CANCELLED
+                and self.coverage == Coverage.PAID
+                and self.labor_fee is not None
+            )
+            return self.center.diagnosis_fee if charged else 0
         if self.coverage == Coverage.WARRANTY:
             return 0
         if self.coverage == Coverage.UNDETERMINED:
@@ -251,6 +260,20 @@ class Repair(ConcurrentTransitionMixin, models.Model):
     @property
     def balance_due(self) -> int:
         return max((self.amount_due or 0) - self.amount_paid, 0)
+
+    @property
+    def payable(self) -> int:
+        """The most the ledger may hold: what is due, or before that is known the quoted
+        total (0 without a quote)."""
+        due = self.amount_due
+        if due is None:
+            due = self.quote_total or 0
+        return due
+
+    @property
+    def refund_due(self) -> int:
+        """Paid more than is due (a deposit on a declined repair): to give back."""
+        return max(self.amount_paid - self.payable, 0)
 
     @property
     def coverage_locked(self) -> bool:
@@ -470,3 +493,51 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} -> {self.recipient} ({self.status})"
+
+
+class Payment(models.Model):
+    """One row of a repair's ledger: money in (deposit, payment) or out (refund, negative).
+
+    `Repair.amount_paid` is the sum of these rows; `workflows/services/payments.py` writes both
+    in one transaction with the repair row locked."""
+
+    repair = models.ForeignKey(
+        Repair, on_delete=models.PROTECT, related_name="payments", verbose_name=_("repair")
+    )
+    kind = models.CharField(max_length=8, choices=PaymentKind.choices, verbose_name=_("kind"))
+    amount = models.IntegerField(help_text=_("KRW; refunds are negative"), verbose_name=_("amount"))
+    method = models.CharField(
+        max_length=8, choices=PaymentMethod.choices, verbose_name=_("payment method")
+    )
+    receipt_number = models.CharField(max_length=40, unique=True, verbose_name=_("receipt number"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason"))
+    # A page form's one-time token or an API retry: the same key on a repair records once.
+    request_key = models.CharField(max_length=64, blank=True, verbose_name=_("request key"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("time"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repair", "request_key"],
+                condition=~Q(request_key=""),
+                name="payment_once_per_request",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="refund", amount__lt=0) | (~Q(kind="refund") & Q(amount__gt=0))),
+                name="payment_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.receipt_number} {self.kind} {self.amount}"

@@ -5,6 +5,7 @@ from django.urls import include, path
 from parts import views as parts_views
 from service_center import views as staff_views
 from workflows import views
+from workflows.views import payments as payment_views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -24,6 +25,8 @@ urlpatterns = [
         name="parts-order-receive",
     ),
     path("desk/repairs/<str:ticket>/", views.desk_repair, name="desk-repair"),
+    path("desk/repairs/<str:ticket>/payments/", payment_views.repair_payment, name="desk-payment"),
+    path("desk/repairs/<str:ticket>/refunds/", payment_views.repair_refund, name="desk-refund"),
     # Technicians
     path("tech/", views.tech_home, name="tech-home"),
     path("tech/repairs/<str:ticket>/", views.tech_repair, name="tech-repair"),

@@ -27,6 +27,7 @@ from workflows.choices import (
     CHECK_IN_STATES,
     OPEN_STATES,
     Coverage,
+    PaymentMethod,
     State,
 )
 
@@ -50,6 +51,11 @@ def text(max_length: int, *, required: bool = False) -> serializers.CharField:
 def amount(*, minimum: int = 0, required: bool = False) -> serializers.IntegerField:
     extra: dict[str, Any] = {} if required else {"required": False}
     return serializers.IntegerField(min_value=minimum, max_value=MAX_AMOUNT, **extra)
+
+
+def payment_method() -> serializers.ChoiceField:
+    """How money changed hands (optional where the input existed before the ledger: cash)."""
+    return serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
 
 
 class PartLineInSerializer(serializers.Serializer):
@@ -131,7 +137,7 @@ TRANSITIONS: dict[str, Transition] = {
             roles=frozenset({DESK, MANAGER}),
             label=_("Record a deposit"),
             service="repair_record_deposit",
-            inputs={"amount": amount(minimum=1, required=True)},
+            inputs={"amount": amount(minimum=1, required=True), "method": payment_method()},
         ),
         Transition(
             "approve",
@@ -232,6 +238,9 @@ TRANSITIONS: dict[str, Transition] = {
                 "wrong_return_method",
                 "address_missing",
                 "tracking_missing",
+                "device_not_in_shop",
+                "balance_due",
+                "refund_due",
             ),
             inputs={"carrier": text(60), "tracking_number": text(60)},
             clearable=frozenset({"tracking_missing"}),
@@ -243,8 +252,8 @@ TRANSITIONS: dict[str, Transition] = {
             roles=frozenset({DESK, MANAGER}),
             label=_("Hand over and close"),
             service="repair_hand_over",
-            checks=("balance_due",),
-            inputs={"amount_paid": amount()},
+            checks=("balance_due", "refund_due"),
+            inputs={"amount_paid": amount(), "method": payment_method()},
             clearable=frozenset({"balance_due"}),
         ),
         Transition(

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import NotFound, ValidationFailed
 from core.roles import user_center_id
 from parts.models import Reservation
-from workflows.choices import PromiseKind, State
-from workflows.models import Promise, Repair, RepairEvent
+from workflows.choices import PaymentKind, PromiseKind, State
+from workflows.models import Payment, Promise, Repair, RepairEvent
 
 
 def visible_repairs(user: Any) -> QuerySet[Repair]:
@@ -115,7 +116,7 @@ def repair_list(
     if overdue:
         queryset = queryset.filter(has_overdue=True)
     return _with_reservations(
-        queryset.select_related("customer", "product_model", "technician__staff_profile")
+        queryset.select_related("center", "customer", "product_model", "technician__staff_profile")
     ).order_by("-has_overdue", "-created_at", "-id")
 
 
@@ -141,8 +142,19 @@ def _public_queryset() -> QuerySet[Repair]:
 
 
 def repair_for_public(*, repair_id: int) -> Repair:
-    """Everything the public status answer shows, once the caller proved who they are."""
-    return _public_queryset().get(pk=repair_id)
+    """Everything the public status answer shows, once the caller proved who they are
+    (`refunded_total`: the ledger's refunds, positive, in the same query)."""
+    refunds = (
+        Payment.objects.filter(repair=OuterRef("pk"), kind=PaymentKind.REFUND)
+        .values("repair")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return (
+        _public_queryset()
+        .annotate(refunded_total=-Coalesce(Subquery(refunds), 0))
+        .get(pk=repair_id)
+    )
 
 
 def repair_public_key(*, ticket_number: str = "", token: str = "") -> Repair | None:

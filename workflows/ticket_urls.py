@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.api import ErrorSerializer, StaffTokenAuthentication
 from core.roles import same_center, user_roles
+from workflows import receipts
 from workflows.tickets import VARIANTS, load_repair, render_claim_ticket
 
 
@@ -67,10 +68,35 @@ class ClaimTicketView(APIView):
         return response
 
 
+class ReceiptView(ClaimTicketView):
+    """The payment receipt (영수증) of a repair at the staff member's own center."""
+
+    @extend_schema(
+        operation_id="repair_receipt_pdf",
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            **{code: ErrorSerializer for code in (401, 403, 404, 405, 406)},
+        },
+    )
+    def get(self, request, ticket_number: str):
+        repair = receipts.load_repair(ticket_number.strip().upper())
+        if repair is None or not same_center(request.user, repair.center_id):
+            raise exceptions.NotFound("No such repair.")
+        response = HttpResponse(receipts.render_receipt(repair), "application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{repair.ticket_number}-receipt.pdf"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
 urlpatterns = [
     path(
         "repairs/<str:ticket_number>/claim-ticket.pdf",
         ClaimTicketView.as_view(),
         name="repair-claim-ticket",
+    ),
+    path(
+        "repairs/<str:ticket_number>/receipt.pdf",
+        ReceiptView.as_view(),
+        name="repair-receipt",
     ),
 ]

@@ -41,6 +41,14 @@ from workflows.services.intake import (  # noqa: F401
     customer_find_or_create,
     repair_intake,
 )
+from workflows.services.payments import (  # noqa: F401
+    Overpayment,
+    RefundExceedsPaid,
+    ledger_total,
+    refunded_total,
+    repair_record_payment,
+    repair_record_refund,
+)
 from workflows.services.repair_and_return import (  # noqa: F401
     repair_cancel,
     repair_check_in_device,
@@ -62,9 +70,17 @@ from workflows.services.supply import (  # noqa: F401
     stock_adjust,
 )
 
+# Transitions that take money: a page's one-time form token (`request_key`) reaches them.
+MONEY_TRANSITIONS = ("record_deposit", "hand_over")
+
 
 def repair_transition(
-    *, repair: Repair | int, name: str, actor: Any, data: dict | None = None
+    *,
+    repair: Repair | int,
+    name: str,
+    actor: Any,
+    data: dict | None = None,
+    request_key: str = "",
 ) -> Repair:
     """Run a staff transition by name with a dict of its inputs (unknown keys are ignored).
     The registry says which service runs it and which inputs it takes."""
@@ -73,4 +89,7 @@ def repair_transition(
         raise NotFound(f"No transition {name}.")
     service = globals()[spec.service]
     data = data or {}
-    return service(repair=repair, actor=actor, **{f: data[f] for f in spec.inputs if f in data})
+    inputs = {f: data[f] for f in spec.inputs if f in data}
+    if request_key and name in MONEY_TRANSITIONS:
+        inputs["request_key"] = request_key
+    return service(repair=repair, actor=actor, **inputs)

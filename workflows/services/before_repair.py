@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from core.errors import TransitionBlocked, ValidationFailed
 from core.roles import TECH, as_actor, same_center, user_roles
 from core.validation import (
+    MAX_AMOUNT,
     clean_amount,
     clean_choice,
     clean_datetime,
@@ -20,15 +21,19 @@ from core.validation import (
 from parts import services as parts_services
 from parts.models import Part, ReservationStatus
 from service_center.models import staff_name
+from workflows import gate
 from workflows.choices import (
     ActorKind,
     Coverage,
     EventKind,
     NotificationKind,
+    PaymentKind,
+    PaymentMethod,
     PromiseKind,
     State,
 )
 from workflows.models import Promise, Repair
+from workflows.services import payments
 from workflows.services.core import (
     WORK_STARTED_STATES,
     atomic_service,
@@ -104,6 +109,7 @@ def repair_diagnose(
     labor = clean_amount(labor_fee, field="labor_fee")
     r = lock_for(repair, "diagnose", actor)
     wanted = _clean_parts(r, parts)
+    _check_quote_range(labor, wanted)
     r.findings, r.labor_fee = findings, labor
     require_gate(r, "diagnose")
     _reserve_parts(r, wanted, actor)
@@ -145,6 +151,16 @@ def _clean_parts(repair: Repair, parts: Any) -> list[tuple[Part, int]]:
         if wrong:
             raise ValidationFailed({"parts": [f"Not for this model: {', '.join(sorted(wrong))}."]})
     return [(found[n], q) for n, q in sorted(wanted.items())]
+
+
+def _check_quote_range(labor: int | None, wanted: list[tuple[Part, int]]) -> None:
+    """Labour plus parts must stay a sensible amount (and within the columns it is stored in:
+    the promised price, the ledger): a typo is a clear 400, never a DataError later."""
+    total = (labor or 0) + sum(p.unit_price * q for p, q in wanted)
+    if total > MAX_AMOUNT:
+        raise ValidationFailed(
+            {"labor_fee": [f"The quote would be {total:,} won; at most {MAX_AMOUNT:,} won."]}
+        )
 
 
 def _reserve_parts(repair: Repair, wanted: list[tuple[Part, int]], actor: Any) -> None:
@@ -243,22 +259,37 @@ def _coverage_message(repair: Repair) -> str:
 
 
 @atomic_service
-def repair_record_deposit(*, repair: Repair | int, actor: Any, amount: Any) -> Repair:
-    """A deposit taken at the desk; at least what is still due. Locks the repair; raises
-    ValidationFailed for less than the deposit due."""
+def repair_record_deposit(
+    *, repair: Repair | int, actor: Any, amount: Any, method: Any = "", request_key: Any = ""
+) -> Repair:
+    """A deposit taken at the desk; at least what is still due, and no more than the quote
+    (a ledger row). Locks the repair; raises ValidationFailed for less than the deposit due,
+    Overpayment beyond the quote. A repeated one-time key does nothing."""
     paid = clean_amount(amount, field="amount", minimum=1)
+    how = payments.clean_method(method, default=PaymentMethod.CASH)
+    key = payments.clean_request_key(request_key)
     r = lock_for(repair, "record_deposit", actor)
+    if payments.already_recorded(r, key):
+        return r
     due = max(r.deposit_required - r.deposit_paid, 0)
     if paid < due:
         raise ValidationFailed({"amount": [f"The deposit due is {due:,} won."]})
-    r.deposit_paid += paid
-    r.amount_paid += paid
+    if gate.state_allows(r, "record_deposit"):
+        payments.check_payable(r, paid, "amount")
+    row = payments.ledger_write(
+        r, kind=PaymentKind.DEPOSIT, amount=paid, method=how, actor=actor, request_key=key
+    )
     moved = move(r, "record_deposit", actor)
     with translation.override(r.language):
         record_transition(
             moved,
             text=_("Deposit of %(amount)s received.") % {"amount": won(paid)},
-            data={"amount": paid, "payment": "deposit"},
+            data={
+                "amount": paid,
+                "payment": "deposit",
+                "method": how,
+                "receipt_number": row.receipt_number,
+            },
         )
     return r
 

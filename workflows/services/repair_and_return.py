@@ -8,13 +8,20 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.errors import ValidationFailed
 from core.validation import clean_amount, clean_text
 from parts import services as parts_services
 from service_center.selectors import SerialLookup, serial_lookup
 from workflows import gate
-from workflows.choices import Coverage, EventKind, NotificationKind, PromiseKind
+from workflows.choices import (
+    Coverage,
+    EventKind,
+    NotificationKind,
+    PaymentKind,
+    PaymentMethod,
+    PromiseKind,
+)
 from workflows.models import Repair
+from workflows.services import payments
 from workflows.services.core import (
     atomic_service,
     center_line,
@@ -160,25 +167,42 @@ def repair_ship(*, repair: Repair | int, actor: Any, carrier: Any, tracking_numb
 
 
 @atomic_service
-def repair_hand_over(*, repair: Repair | int, actor: Any, amount_paid: Any = 0) -> Repair:
-    """ready_for_pickup -> closed, once this payment leaves nothing to pay. Locks the repair;
-    raises ValidationFailed for more than is due, TransitionBlocked while a balance remains."""
+def repair_hand_over(
+    *,
+    repair: Repair | int,
+    actor: Any,
+    amount_paid: Any = 0,
+    method: Any = "",
+    request_key: Any = "",
+) -> Repair:
+    """ready_for_pickup -> closed, once this payment (a ledger row) leaves nothing to pay.
+    Locks the repair; raises Overpayment for more than is due, TransitionBlocked while a
+    balance remains or a refund is owed. A repeated one-time key does nothing."""
     paid = clean_amount(amount_paid, field="amount_paid")
+    how = payments.clean_method(method, default=PaymentMethod.CASH)
+    key = payments.clean_request_key(request_key)
     r = lock_for(repair, "hand_over", actor)
+    if payments.already_recorded(r, key):
+        return r
     # Only judge the amount where a hand-over may happen: a second click on a closed repair
     # is a 409 (wrong state), not a 400 about a balance that the first click settled.
     if paid > r.balance_due and gate.state_allows(r, "hand_over"):
-        raise ValidationFailed(
+        raise payments.Overpayment(
             {"amount_paid": [f"Only {r.balance_due:,} won is due; take no more than that."]}
         )
-    r.amount_paid += paid
-    moved = move(r, "hand_over", actor)
-    with translation.override(r.language):
-        record_transition(
-            moved,
-            text=_("Handed over to the customer."),
-            data={"amount_paid": paid, "total_paid": r.amount_paid},
+    row = None
+    if paid:
+        row = payments.ledger_write(
+            r, kind=PaymentKind.PAYMENT, amount=paid, method=how, actor=actor, request_key=key
         )
+    moved = move(r, "hand_over", actor)
+    data = {"amount_paid": paid, "total_paid": r.amount_paid}
+    if row is not None:
+        data.update(method=how, receipt_number=row.receipt_number)
+    if key:
+        data["request_key"] = key
+    with translation.override(r.language):
+        record_transition(moved, text=_("Handed over to the customer."), data=data)
     return r
 
 

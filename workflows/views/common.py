@@ -174,5 +174,9 @@ def _repair_context(
 
 def _render_repair(request, repair, *, failed="", errors=None, status=200) -> HttpResponse:
     context = _repair_context(request, repair, failed=failed, errors=errors)
+    if context["area"] == "desk":
+        from workflows.views.payments import payment_context  # imports this module
+
+        context.update(payment_context(request, repair, failed, errors))
     template = "tech/repair.html" if context["area"] == "tech" else "desk/repair.html"
     return render_staff(request, template, context, status=status)

@@ -70,6 +70,7 @@ def repair_transition(request: HttpRequest, ticket: str, name: str) -> HttpRespo
             name=name,
             actor=request.user,
             data=_transition_data(name, request.POST),
+            request_key=request.POST.get("form_token", ""),
         )
     except DomainError as exc:
         repair = _get_repair(request, ticket)

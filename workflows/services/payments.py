@@ -1,0 +1,230 @@
+"""The payments ledger: money taken (deposits, payments) and given back (refunds) on a repair.
+
+Every row is written with the repair row locked, in the same transaction that moves
+`Repair.amount_paid` (and `deposit_paid`) by the row's amount, so the stored total is always the
+sum of the rows. The ledger never holds more than the repair's `payable` (what is due, or the
+quoted total before that is known): a payment beyond it is refused with `overpayment`, a refund
+beyond what was paid with `refund_exceeds_paid`. `record_deposit` and `hand_over` write their
+rows through `ledger_write` too.
+
+A `request_key` (a page form's one-time token) makes a second identical post a no-op: the key is
+kept on the row (unique per repair) or, for a hand-over that took no money, on its event. The
+API's `Idempotency-Key` replays answers at the view (workflows/idempotency.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db.models import Sum
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from core.errors import TransitionBlocked, ValidationFailed
+from core.roles import as_actor
+from core.validation import clean_amount, clean_choice, clean_text
+from workflows import gate
+from workflows.choices import OPEN_STATES, EventKind, PaymentKind, PaymentMethod
+from workflows.models import Payment, Repair, RepairEvent
+from workflows.services.core import atomic_service, lock_for, record_event, won
+
+_KEY_OK = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+
+class Overpayment(ValidationFailed):
+    """More than the repair's payable amount would be paid."""
+
+    code = "overpayment"
+
+
+class RefundExceedsPaid(ValidationFailed):
+    """A refund larger than what was paid."""
+
+    code = "refund_exceeds_paid"
+
+
+# --- input -------------------------------------------------------------------------------------
+
+
+def clean_method(value: Any, *, default: str = "") -> str:
+    if value in (None, "") and default:
+        return default
+    return clean_choice(value, field="method", choices=PaymentMethod)
+
+
+def clean_request_key(value: Any) -> str:
+    """A one-time form token: 1-64 visible ASCII characters, or nothing."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not _KEY_OK.match(value):
+        raise ValidationFailed({"form_token": ["The form expired; reload the page."]})
+    return value
+
+
+# --- the ledger under the repair's lock ------------------------------------------------------
+
+
+def already_recorded(repair: Repair, request_key: str) -> bool:
+    """Did a request with this one-time key already act on the (locked) repair?"""
+    if not request_key:
+        return False
+    return (
+        Payment.objects.filter(repair=repair, request_key=request_key).exists()
+        or RepairEvent.objects.filter(repair=repair, data__request_key=request_key).exists()
+    )
+
+
+def check_payable(repair: Repair, amount: int, field: str) -> None:
+    """Raise Overpayment unless `amount` more fits under what the repair may be paid."""
+    left = max(repair.payable - repair.amount_paid, 0)
+    if amount > left:
+        raise Overpayment(
+            {field: [f"Only {left:,} won can be paid on this repair now; {amount:,} is too much."]}
+        )
+
+
+def _receipt_number(repair: Repair) -> str:
+    # The repair row is locked: the count cannot move under us; the column is unique anyway.
+    n = Payment.objects.filter(repair=repair).count() + 1
+    return f"R-{repair.ticket_number}-{n}"
+
+
+def ledger_write(
+    repair: Repair,
+    *,
+    kind: str,
+    amount: int,
+    method: str,
+    actor: Any,
+    reason: str = "",
+    request_key: str = "",
+) -> Payment:
+    """One ledger row on the locked repair, and the stored totals moved by it (the caller saves
+    the repair: a transition's `move`, or `save_totals`). `amount` is positive; refunds are
+    stored negative."""
+    signed = -amount if kind == PaymentKind.REFUND else amount
+    payment = Payment.objects.create(
+        repair=repair,
+        kind=kind,
+        amount=signed,
+        method=method,
+        receipt_number=_receipt_number(repair),
+        reason=reason,
+        request_key=request_key,
+        created_by=as_actor(actor).user,
+    )
+    repair.amount_paid += signed
+    if kind == PaymentKind.DEPOSIT:
+        repair.deposit_paid += amount
+    repair.deposit_paid = min(repair.deposit_paid, repair.amount_paid)
+    return payment
+
+
+def save_totals(repair: Repair) -> None:
+    repair.version += 1
+    repair.save(update_fields=["amount_paid", "deposit_paid", "version", "updated_at"])
+
+
+def ledger_total(repair: Repair | int) -> int:
+    """The sum of the rows (what `Repair.amount_paid` must equal)."""
+    pk = repair if isinstance(repair, int) else repair.pk
+    return Payment.objects.filter(repair_id=pk).aggregate(t=Sum("amount"))["t"] or 0
+
+
+def refunded_total(repair: Repair) -> int:
+    """Money given back so far, as a positive number (uses prefetched rows when there are)."""
+    return -sum(p.amount for p in repair.payments.all() if p.kind == PaymentKind.REFUND)
+
+
+def _payment_event(repair: Repair, actor: Any, payment: Payment) -> None:
+    with translation.override(repair.language):
+        if payment.kind == PaymentKind.REFUND:
+            text = _("Refund of %(amount)s (%(method)s).") % {
+                "amount": won(-payment.amount),
+                "method": PaymentMethod(payment.method).label,
+            }
+        else:
+            text = _("Payment of %(amount)s received (%(method)s).") % {
+                "amount": won(payment.amount),
+                "method": PaymentMethod(payment.method).label,
+            }
+        record_event(
+            repair,
+            actor,
+            EventKind.PAYMENT,
+            text=text,
+            data={
+                "payment": payment.kind,
+                "amount": payment.amount,
+                "method": payment.method,
+                "receipt_number": payment.receipt_number,
+                "total_paid": repair.amount_paid,
+            },
+            customer_visible=True,
+        )
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+@atomic_service
+def repair_record_payment(
+    *, repair: Repair | int, actor: Any, amount: Any, method: Any, request_key: Any = ""
+) -> Payment | None:
+    """Money taken at the desk in any open state. Locks the repair; raises ValidationFailed
+    (amount, method), Overpayment beyond what is payable, TransitionBlocked on a closed or
+    cancelled repair. Returns None for a repeated one-time key (nothing recorded)."""
+    paid = clean_amount(amount, field="amount", minimum=1)
+    how = clean_method(method)
+    key = clean_request_key(request_key)
+    r = lock_for(repair, "record_payment", actor)
+    if already_recorded(r, key):
+        return None
+    if r.state not in OPEN_STATES:
+        raise TransitionBlocked([gate.state_blocker(r, "record_payment")], "record_payment")
+    check_payable(r, paid, "amount")
+    payment = ledger_write(
+        r, kind=PaymentKind.PAYMENT, amount=paid, method=how, actor=actor, request_key=key
+    )
+    save_totals(r)
+    _payment_event(r, actor, payment)
+    return payment
+
+
+@atomic_service
+def repair_record_refund(
+    *,
+    repair: Repair | int,
+    actor: Any,
+    amount: Any,
+    method: Any,
+    reason: Any,
+    request_key: Any = "",
+) -> Payment | None:
+    """Money given back, with a reason, in any state (a cancelled repair's deposit too). Locks
+    the repair; raises ValidationFailed, RefundExceedsPaid beyond what was paid. Returns None for
+    a repeated one-time key (nothing recorded)."""
+    back = clean_amount(amount, field="amount", minimum=1)
+    how = clean_method(method)
+    why = clean_text(reason, field="reason", max_length=300, required=True)
+    key = clean_request_key(request_key)
+    r = lock_for(repair, "record_refund", actor)
+    if already_recorded(r, key):
+        return None
+    if back > r.amount_paid:
+        raise RefundExceedsPaid(
+            {"amount": [f"Only {r.amount_paid:,} won was paid; refund no more than that."]}
+        )
+    payment = ledger_write(
+        r,
+        kind=PaymentKind.REFUND,
+        amount=back,
+        method=how,
+        actor=actor,
+        reason=why,
+        request_key=key,
+    )
+    save_totals(r)
+    _payment_event(r, actor, payment)
+    return payment
