@@ -270,7 +270,9 @@ def repair_with_timeline(h) -> str:
         symptom="bench",
     )
     for i in range(28):
-        s.repair_add_note(repair=repair, actor=bt["user"], text=f"note {i}", customer_visible=i % 2)
+        s.repair_add_note(
+            repair=repair, actor=bt["user"], text=f"note {i}", customer_visible=bool(i % 2)
+        )
     return repair.ticket_number
 
 

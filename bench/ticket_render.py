@@ -89,7 +89,7 @@ def demo_repair() -> str:
         repair=repair,
         actor=desk,
         kind="callback",
-        due_at=(timezone.now() + dt.timedelta(days=1)).isoformat(),
+        due_at=timezone.now() + dt.timedelta(days=1),
     )
     return repair.ticket_number
 

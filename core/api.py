@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from core.errors import BoundedJSONParser, PayloadTooLarge, PermissionDenied
 from core.roles import may_act, user_center_id, user_roles
+from core.validation import validated
 
 # --- authentication and permissions -------------------------------------------------------
 
@@ -106,9 +107,7 @@ class BaseAPIView(GenericAPIView):
 
     def input(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
         """The request body, checked for shape and types (the services check meaning)."""
-        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
+        return validated(serializer_class, self.request.data, self.get_serializer_context())
 
     def paginated(self, queryset, serializer_class, **context) -> Response:
         page = self.paginate_queryset(queryset)

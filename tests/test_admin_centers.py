@@ -51,7 +51,7 @@ def first(center, desk, tech, manager, headset, spring, battery, in_warranty):
         repair=repair,
         actor=desk,
         kind="callback",
-        due_at=(timezone.now() + dt.timedelta(days=1)).isoformat(),
+        due_at=timezone.now() + dt.timedelta(days=1),
         note="부품 도착하면 전화",
     )
     repair.refresh_from_db()

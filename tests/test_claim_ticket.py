@@ -1,5 +1,6 @@
 """The claim ticket: what it prints (and never prints), that it reads back, and who may print it."""
 
+import datetime as dt
 import io
 import logging
 import subprocess
@@ -129,7 +130,10 @@ def test_courier_return_prints_the_address_and_a_masked_courier_phone(make_repai
 
 def test_ticket_prints_open_promises(warranty_repair, desk):
     s.repair_record_promise(
-        repair=warranty_repair, actor=desk, kind="callback", due_at="2030-01-02T10:00:00+09:00"
+        repair=warranty_repair,
+        actor=desk,
+        kind="callback",
+        due_at=dt.datetime.fromisoformat("2030-01-02T10:00:00+09:00"),
     )
     repair = tickets.load_repair(warranty_repair.ticket_number)
 

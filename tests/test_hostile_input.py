@@ -4,15 +4,17 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone
+from django.utils.html import escape
 
 from core.errors import ValidationFailed
+from core.validation import has_control_characters
 from parts import services as parts_services
 from parts.models import Part, PartsOrder, PartsOrderLine, Reservation, Stock
 from service_center.models import Customer, Device
 from service_center.services import device_register
 from tests.conftest import stock
 from tests.factories import PartFactory, ProductModelFactory
+from tests.test_api_support import client_for, post
 from workflows import services as s
 from workflows.choices import Coverage, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
@@ -293,31 +295,200 @@ def test_invite_refuses_a_ready_by_that_is_not_a_date(make_repair, desk, ready_b
     refused(s.repair_invite_for_repair, "ready_by", repair=repair, actor=desk, ready_by=ready_by)
 
 
+# --- timeline actions: their input is checked at the edge (workflows/inputs.py), by the API view
+# and by the page view with the same serializer; the services take typed values.
+
+
+def refused_by_api(path: str, data: dict, *fields: str, user) -> None:
+    """POSTing `data` answers 400 `invalid` naming each of `fields`, and no row changed."""
+    before = snapshot()
+    response = post(client_for(user), path, data)
+    body = response.json()
+    assert response.status_code == 400, body
+    assert body["code"] == "invalid" and body["detail"], body
+    assert all(f in body["errors"] and all(body["errors"][f]) for f in fields), body
+    assert snapshot() == before
+
+
+def refused_by_page(client, path: str, data: dict, *fields: str) -> str:
+    """The form comes back (400) with each field's message beside it and what was typed, and no
+    row changed. Returns the page."""
+    before = snapshot()
+    response = client.post(path, data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    if any(has_control_characters(v) for v in data.values()):
+        assert snapshot() == before  # refused at the door (core.middleware), before the view
+        return html
+    assert response.context["form_values"] == data
+    for field in fields:
+        messages = response.context["form_errors"][field]
+        assert messages and all(
+            f'class="ferr" role="alert">{escape(m)}</p>' in html for m in messages
+        )
+    assert snapshot() == before
+    return html
+
+
+PROMISE = {"kind": "callback", "due_at": "2030-01-02T10:00", "note": "전화"}
+PROMISE_JUNK = [
+    ({"kind": "someday"}, "kind"),
+    ({"kind": ""}, "kind"),
+    ({"due_at": "soon"}, "due_at"),
+    ({"due_at": ""}, "due_at"),
+    ({"due_at": "1999-12-31T10:00"}, "due_at"),
+    ({"due_at": "9" * 10_000}, "due_at"),
+    ({"note": "\x00"}, "note"),
+    ({"note": TEN_THOUSAND}, "note"),
+]
+
+
 @pytest.mark.parametrize(
-    ("fields", "field"),
+    ("fields", "field"), [*PROMISE_JUNK, ({"due_at": None}, "due_at"), ({"kind": 7}, "kind")]
+)
+def test_the_api_refuses_a_promise_without_a_kind_and_a_due_time(make_repair, desk, fields, field):
+    repair = make_repair()
+
+    refused_by_api(
+        f"/repairs/{repair.ticket_number}/promises/", {**PROMISE, **fields}, field, user=desk
+    )
+
+
+@pytest.mark.parametrize(("fields", "field"), PROMISE_JUNK)
+def test_the_promise_form_refuses_a_promise_without_a_kind_and_a_due_time(
+    client, make_repair, desk, fields, field
+):
+    repair = make_repair()
+    client.force_login(desk)
+
+    html = refused_by_page(
+        client, f"/desk/repairs/{repair.ticket_number}/promise/", {**PROMISE, **fields}, field
+    )
+    if field != "note":
+        assert 'value="전화"' in html
+
+
+CALL = {"text": "통화", "direction": "outgoing"}
+CALL_JUNK = [
+    ({"text": "\x00"}, "text"),
+    ({"text": "a\x1bb"}, "text"),
+    ({"text": TEN_THOUSAND}, "text"),
+    ({"direction": "sideways"}, "direction"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"), [*CALL_JUNK, ({"text": ""}, "text"), ({"text": ["x"]}, "text")]
+)
+def test_the_api_refuses_a_call_record_without_text_and_a_direction(
+    make_repair, desk, fields, field
+):
+    repair = make_repair()
+
+    refused_by_api(f"/repairs/{repair.ticket_number}/calls/", {**CALL, **fields}, field, user=desk)
+
+
+@pytest.mark.parametrize(("fields", "field"), CALL_JUNK)
+def test_the_call_form_refuses_a_call_record_without_text_and_a_direction(
+    client, make_repair, desk, fields, field
+):
+    # An empty text is not junk on the page: the one-click call records "Called the customer."
+    repair = make_repair()
+    client.force_login(desk)
+
+    refused_by_page(
+        client, f"/desk/repairs/{repair.ticket_number}/call/", {**CALL, **fields}, field
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
     [
-        ({"kind": "someday"}, "kind"),
-        ({"due_at": "soon"}, "due_at"),
-        ({"due_at": None}, "due_at"),
-        ({"note": "\x00"}, "note"),
+        ({"text": "  "}, "text"),
+        ({"text": "\x00"}, "text"),
+        ({"text": "n", "customer_visible": "maybe"}, "customer_visible"),
     ],
 )
-def test_a_promise_needs_a_kind_and_a_due_time(make_repair, tech, fields, field):
-    data = {"kind": "callback", "due_at": timezone.now().isoformat(), "note": "전화"}
-    data.update(fields)
+def test_a_note_is_refused_at_the_api_and_on_the_page(client, make_repair, desk, data, field):
+    repair = make_repair()
+    client.force_login(desk)
 
-    refused(s.repair_record_promise, field, repair=make_repair(), actor=tech, **data)
+    refused_by_api(f"/repairs/{repair.ticket_number}/notes/", data, field, user=desk)
+    refused_by_page(client, f"/desk/repairs/{repair.ticket_number}/note/", data, field)
 
 
-@pytest.mark.parametrize(
-    ("fields", "field"),
-    [({"text": ""}, "text"), ({"text": "\x00"}, "text"), ({"direction": "sideways"}, "direction")],
-)
-def test_a_call_record_needs_text_and_a_direction(make_repair, desk, fields, field):
-    data = {"text": "통화", "direction": "outgoing"}
-    data.update(fields)
+def test_the_promise_form_shows_every_bad_field_at_once(client, make_repair, desk):
+    repair = make_repair()
+    client.force_login(desk)
+    data = {"kind": "someday", "due_at": "soon", "note": "A" * 301}
 
-    refused(s.repair_record_call, field, repair=make_repair(), actor=desk, **data)
+    refused_by_api(f"/repairs/{repair.ticket_number}/promises/", data, *data, user=desk)
+    refused_by_page(client, f"/desk/repairs/{repair.ticket_number}/promise/", data, *data)
+
+
+COURIER = {
+    "recipient_name": "박서준",
+    "address": "서울 마포구 월드컵북로 1",
+    "phone": "010-2345-6789",
+}
+COURIER_JUNK = [
+    ({"recipient_name": ""}, "recipient_name"),
+    ({"recipient_name": "박\x00"}, "recipient_name"),
+    ({"address": " "}, "address"),
+    ({"address": TEN_THOUSAND}, "address"),
+    ({"phone": "12345"}, "phone"),
+    ({"phone": "010-123"}, "phone"),
+    ({"phone": "9" * 100}, "phone"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field"), COURIER_JUNK)
+def test_a_courier_return_is_refused_at_the_api_and_on_the_status_page(
+    client, make_repair, desk, fields, field
+):
+    repair = make_repair()
+    data = {**COURIER, **fields}
+
+    refused_by_api(f"/repairs/{repair.ticket_number}/courier-return/", data, field, user=desk)
+    public = {**data, "token": repair.status_token}
+    refused_by_api("/public/courier-return/", public, field, user=None)
+    before = snapshot()
+    response = client.post(f"/status/t/{repair.status_token}/courier/", data)
+    assert response.status_code == 400
+    if not has_control_characters(data[field]):
+        assert response.context["errors"][field]
+        assert response.context["values"] == data
+    assert snapshot() == before
+
+
+def test_the_courier_form_shows_every_bad_field_at_once(client, make_repair):
+    repair = make_repair()
+    data = {"recipient_name": "박서준", "address": "", "phone": "12345"}
+
+    response = client.post(f"/status/t/{repair.status_token}/courier/", data)
+
+    html = response.content.decode()
+    assert response.status_code == 400 and 'value="박서준"' in html
+    for field in ("address", "phone"):
+        assert all(
+            f'<p class="puberror">{escape(m)}</p>' in html
+            for m in response.context["errors"][field]
+        )
+    repair.refresh_from_db()
+    assert repair.return_method != "courier"
+
+
+def test_a_courier_phone_is_kept_in_its_national_format(make_repair, desk):
+    repair = make_repair()
+
+    response = post(
+        client_for(desk),
+        f"/repairs/{repair.ticket_number}/courier-return/",
+        {**COURIER, "phone": "01023456789"},
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["courier_phone"] == "010-2345-6789"
 
 
 def test_a_serial_at_the_counter_is_checked_like_any_other(make_repair, desk):

@@ -132,7 +132,7 @@ def world(make_repair, desk, tech, manager, spring, battery, center, in_warranty
         repair=repair.pk,
         actor=desk,
         kind="callback",
-        due_at=(timezone.now() + dt.timedelta(days=1)).isoformat(),
+        due_at=timezone.now() + dt.timedelta(days=1),
     )
     order = PartsOrder.objects.order_by("pk").first()
     assert order is not None, "diagnosing a part with no stock orders it"

@@ -112,6 +112,6 @@ class PublicCourierReturnView(PublicAPIView):
             actor=CUSTOMER_ACTOR,
             recipient_name=data["recipient_name"],
             address=data["address"],
-            phone=data.get("phone") or None,
+            phone=data["phone"],
         )
         return self.answer(repair.pk)

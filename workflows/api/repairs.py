@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.api import (
@@ -16,16 +17,18 @@ from core.idempotency import idempotent
 from service_center.models import ServiceCenter
 from workflows import registry, selectors, services
 from workflows.api.serializers import (
-    CallInSerializer,
-    CourierReturnInSerializer,
-    EmptyInSerializer,
     EventSerializer,
     IntakeInSerializer,
-    NoteInSerializer,
-    PromiseInSerializer,
     PromiseSerializer,
     RepairDetailSerializer,
     RepairListItemSerializer,
+)
+from workflows.inputs import (
+    CallInSerializer,
+    CourierReturnInSerializer,
+    EmptyInSerializer,
+    NoteInSerializer,
+    PromiseInSerializer,
 )
 from workflows.roles import actor_may
 
@@ -127,56 +130,42 @@ def transition_view(name: str):
     )
 
 
-class RepairNoteView(RepairViewMixin, BaseAPIView):
+def action_view(
+    name: str,
+    action: str,
+    input_serializer: type[serializers.Serializer],
+    output_serializer: type[serializers.Serializer],
+    status: int = 201,
+) -> type[BaseAPIView]:
+    """A timeline action on a repair, declared: the role check, the input checked once here (the
+    pages check it with the same serializer), the service `repair_<action>` with typed values,
+    the answer. URL ids (a promise's) go to the service as they are."""
+
     @extend_schema(
-        request=NoteInSerializer, responses=responses({201: EventSerializer}), tags=["repairs"]
+        request=input_serializer,
+        responses=responses({status: output_serializer}),
+        tags=["repairs"],
     )
     @idempotent
-    def post(self, request, ticket_number: str):
-        repair = self.repair_for(ticket_number, "add_note")
-        event = services.repair_add_note(
-            repair=repair.pk, actor=request.user, **self.input(NoteInSerializer)
+    def post(self, request, ticket_number: str, **ids: int) -> Response:
+        repair = self.repair_for(ticket_number, action)
+        data = self.input(input_serializer)
+        result = getattr(services, f"repair_{action}")(
+            repair=repair.pk, actor=request.user, **ids, **data
         )
-        return Response(EventSerializer(event).data, status=201)
+        return Response(output_serializer(result).data, status=status)
+
+    return type(name, (RepairViewMixin, BaseAPIView), {"post": post, "__module__": __name__})
 
 
-class RepairCallView(RepairViewMixin, BaseAPIView):
-    @extend_schema(
-        request=CallInSerializer, responses=responses({201: EventSerializer}), tags=["repairs"]
-    )
-    @idempotent
-    def post(self, request, ticket_number: str):
-        repair = self.repair_for(ticket_number, "record_call")
-        event = services.repair_record_call(
-            repair=repair.pk, actor=request.user, **self.input(CallInSerializer)
-        )
-        return Response(EventSerializer(event).data, status=201)
-
-
-class RepairPromiseView(RepairViewMixin, BaseAPIView):
-    @extend_schema(
-        request=PromiseInSerializer, responses=responses({201: PromiseSerializer}), tags=["repairs"]
-    )
-    @idempotent
-    def post(self, request, ticket_number: str):
-        repair = self.repair_for(ticket_number, "record_promise")
-        promise = services.repair_record_promise(
-            repair=repair.pk, actor=request.user, **self.input(PromiseInSerializer)
-        )
-        return Response(PromiseSerializer(promise).data, status=201)
-
-
-class RepairPromiseFulfilView(RepairViewMixin, BaseAPIView):
-    @extend_schema(
-        request=EmptyInSerializer, responses=responses({200: PromiseSerializer}), tags=["repairs"]
-    )
-    @idempotent
-    def post(self, request, ticket_number: str, promise_id: int):
-        repair = self.repair_for(ticket_number, "fulfil_promise")
-        promise = services.repair_fulfil_promise(
-            repair=repair.pk, actor=request.user, promise_id=promise_id
-        )
-        return Response(PromiseSerializer(promise).data)
+RepairNoteView = action_view("RepairNoteView", "add_note", NoteInSerializer, EventSerializer)
+RepairCallView = action_view("RepairCallView", "record_call", CallInSerializer, EventSerializer)
+RepairPromiseView = action_view(
+    "RepairPromiseView", "record_promise", PromiseInSerializer, PromiseSerializer
+)
+RepairPromiseFulfilView = action_view(
+    "RepairPromiseFulfilView", "fulfil_promise", EmptyInSerializer, PromiseSerializer, status=200
+)
 
 
 class RepairCourierReturnView(RepairViewMixin, BaseAPIView):

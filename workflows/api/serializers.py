@@ -12,7 +12,8 @@ from service_center.api import (
 )
 from service_center.models import staff_name
 from workflows import gate, services, timeline
-from workflows.choices import IntakeChannel, PromiseKind, ReturnMethod
+from workflows.choices import IntakeChannel, ReturnMethod
+from workflows.inputs import CourierReturnInSerializer
 from workflows.registry import STAFF_TRANSITIONS
 from workflows.registry import text as _text
 from workflows.roles import actor_may
@@ -255,32 +256,6 @@ class IntakeInSerializer(serializers.Serializer):
     return_method = serializers.ChoiceField(choices=ReturnMethod.choices, default="pickup")
     courier_address = _text(300)
     language = serializers.ChoiceField(choices=["ko", "en"], required=False)
-
-
-class EmptyInSerializer(serializers.Serializer):
-    pass
-
-
-class NoteInSerializer(serializers.Serializer):
-    text = _text(4000, required=True)
-    customer_visible = serializers.BooleanField(default=False)
-
-
-class CallInSerializer(serializers.Serializer):
-    text = _text(4000, required=True)
-    direction = serializers.ChoiceField(choices=["outgoing", "incoming"], default="outgoing")
-
-
-class PromiseInSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=PromiseKind.choices)
-    due_at = serializers.DateTimeField()
-    note = _text(300)
-
-
-class CourierReturnInSerializer(serializers.Serializer):
-    recipient_name = _text(120, required=True)
-    address = _text(300, required=True)
-    phone = _text(30)
 
 
 class PublicLookupInSerializer(serializers.Serializer):

@@ -1,7 +1,12 @@
-"""Timeline actions that are not transitions: notes, calls, promises, courier return."""
+"""Timeline actions that are not transitions: notes, calls, promises, courier return.
+
+They take typed values, already checked for shape at the edge (workflows/inputs.py: the API and
+the page views validate with the same serializers); here only what needs the locked row.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.utils import timezone
@@ -12,13 +17,6 @@ from core.errors import (
     TransitionBlocked,
 )
 from core.roles import as_actor
-from core.validation import (
-    clean_bool,
-    clean_choice,
-    clean_datetime,
-    clean_phone,
-    clean_text,
-)
 from workflows import gate
 from workflows.choices import (
     COURIER_REQUEST_STATES,
@@ -42,54 +40,47 @@ _COURIER_FIELDS = ["return_method", "courier_recipient", "courier_address", "cou
 
 @atomic_service
 def repair_add_note(
-    *, repair: Repair | int, actor: Any, text: Any, customer_visible: Any = False
+    *, repair: Repair | int, actor: Any, text: str, customer_visible: bool = False
 ) -> RepairEvent:
     """A note on the timeline, for staff only unless `customer_visible`. Locks the repair."""
-    body = clean_text(text, field="text", max_length=4000, required=True, multiline=True)
-    visible = clean_bool(customer_visible, field="customer_visible")
     r = lock_for(repair, "add_note", actor)
-    return record_event(r, actor, EventKind.NOTE, text=body, customer_visible=visible)
+    return record_event(r, actor, EventKind.NOTE, text=text, customer_visible=customer_visible)
 
 
 @atomic_service
 def repair_record_call(
-    *, repair: Repair | int, actor: Any, text: Any, direction: Any = "outgoing"
+    *, repair: Repair | int, actor: Any, text: str, direction: str = "outgoing"
 ) -> RepairEvent:
     """A call with the customer, in one click. Locks the repair; keeps any call-back promise."""
-    body = clean_text(text, field="text", max_length=4000, required=True, multiline=True)
-    way = clean_choice(direction, field="direction", choices=["outgoing", "incoming"])
     r = lock_for(repair, "record_call", actor)
-    event = record_event(r, actor, EventKind.CALL, text=body, data={"direction": way})
+    event = record_event(r, actor, EventKind.CALL, text=text, data={"direction": direction})
     fulfil_open_promises(r, PromiseKind.CALLBACK, actor)
     return event
 
 
 @atomic_service
 def repair_record_promise(
-    *, repair: Repair | int, actor: Any, kind: Any, due_at: Any, note: Any = ""
+    *, repair: Repair | int, actor: Any, kind: str, due_at: dt.datetime, note: str = ""
 ) -> Promise:
     """A promise made to the customer, with a due time; overdue ones top the desk board.
     Locks the repair. A call-back promise stays off the customer's timeline."""
-    kind_ = clean_choice(kind, field="kind", choices=PromiseKind)
-    due = clean_datetime(due_at, field="due_at", required=True)
-    note_ = clean_text(note, field="note", max_length=300)
     r = lock_for(repair, "record_promise", actor)
     promise = Promise.objects.create(
-        repair=r, kind=kind_, due_at=due, note=note_, made_by=as_actor(actor).user
+        repair=r, kind=kind, due_at=due_at, note=note, made_by=as_actor(actor).user
     )
     record_event(
         r,
         actor,
         EventKind.PROMISE,
-        text=f"{PromiseKind(kind_).label}: {timezone.localtime(due):%Y-%m-%d %H:%M} {note_}",
-        data={"promise": promise.pk, "kind": kind_, "due_at": due.isoformat()},
-        customer_visible=kind_ != PromiseKind.CALLBACK,
+        text=f"{PromiseKind(kind).label}: {timezone.localtime(due_at):%Y-%m-%d %H:%M} {note}",
+        data={"promise": promise.pk, "kind": kind, "due_at": due_at.isoformat()},
+        customer_visible=kind != PromiseKind.CALLBACK,
     )
     return promise
 
 
 @atomic_service
-def repair_fulfil_promise(*, repair: Repair | int, actor: Any, promise_id: Any) -> Promise:
+def repair_fulfil_promise(*, repair: Repair | int, actor: Any, promise_id: int) -> Promise:
     """Mark one open promise kept. Locks the repair; raises NotFound for no such open promise."""
     r = lock_for(repair, "fulfil_promise", actor)
     promise = Promise.objects.filter(repair=r, pk=promise_id, fulfilled_at__isnull=True).first()
@@ -104,22 +95,19 @@ def repair_request_courier_return(
     *,
     repair: Repair | int,
     actor: Any,
-    recipient_name: Any,
-    address: Any,
-    phone: Any = None,
+    recipient_name: str,
+    address: str,
+    phone: str = "",
 ) -> Repair:
     """The customer (online) or the desk asks for the device to be sent back by courier.
     Locks the repair; raises TransitionBlocked once the device is on its way or back."""
-    name = clean_text(recipient_name, field="recipient_name", max_length=120, required=True)
-    where = clean_text(address, field="address", max_length=300, required=True)
-    number = str(clean_phone(phone, field="phone")) if phone not in (None, "") else ""
     r = lock_for(repair, "request_courier_return", actor)
     if r.state not in COURIER_REQUEST_STATES:
         raise TransitionBlocked(
             [gate.state_blocker(r, "request_courier_return")], "request_courier_return"
         )
     r.return_method = ReturnMethod.COURIER
-    r.courier_recipient, r.courier_address, r.courier_phone = name, where, number
+    r.courier_recipient, r.courier_address, r.courier_phone = recipient_name, address, phone
     r.version += 1
     r.save(update_fields=[*_COURIER_FIELDS, "version", "updated_at"])
     record_event(
@@ -127,7 +115,7 @@ def repair_request_courier_return(
         actor,
         EventKind.COURIER_REQUEST,
         text=_("Courier return requested."),
-        data={"recipient_name": name},
+        data={"recipient_name": recipient_name},
         customer_visible=True,
     )
     return r

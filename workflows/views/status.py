@@ -19,12 +19,14 @@ from core.pages import (
 )
 from core.privacy import mask_address, mask_name
 from core.roles import CUSTOMER_ACTOR
+from core.validation import validated
 from workflows import gate, public
 from workflows import services as s
 from workflows.choices import (
     Coverage,
     State,
 )
+from workflows.inputs import CourierReturnInSerializer
 from workflows.models import Repair
 
 # --- the public status page (no login) -----------------------------------------------------
@@ -191,8 +193,6 @@ def status_courier(request: HttpRequest, token: str) -> HttpResponse:
         lambda r: s.repair_request_courier_return(
             repair=r.pk,
             actor=CUSTOMER_ACTOR,
-            recipient_name=request.POST.get("recipient_name", ""),
-            address=request.POST.get("address", ""),
-            phone=request.POST.get("phone", ""),
+            **validated(CourierReturnInSerializer, request.POST),
         ),
     )

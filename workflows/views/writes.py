@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from rest_framework import serializers
 
 from core.errors import DomainError, ValidationFailed
 from core.pages import (
@@ -18,8 +20,10 @@ from core.pages import (
     staff_area,
     status_for,
 )
+from core.validation import validated
 from workflows import registry
 from workflows import services as s
+from workflows.inputs import CallInSerializer, NoteInSerializer, PromiseInSerializer
 from workflows.views.common import (
     _area_of,
     _get_repair,
@@ -103,55 +107,40 @@ def _timeline_write(request: HttpRequest, ticket: str, kind: str, write) -> Http
     return redirect(_repair_url(_area_of(request), repair.ticket_number) + "#timeline")
 
 
-@require_POST
-@staff_area(STAFF_ROLES)
-def repair_note(request: HttpRequest, ticket: str) -> HttpResponse:
-    return _timeline_write(
-        request,
-        ticket,
-        "note",
-        lambda r: s.repair_add_note(
-            repair=r.pk,
-            actor=request.user,
-            text=request.POST.get("text", ""),
-            customer_visible=request.POST.get("customer_visible") == "on",
-        ),
-    )
+def _default_call_text(post: QueryDict) -> QueryDict:
+    """One click: a call with nothing typed is still a call worth recording."""
+    if post.get("text", "").strip():
+        return post
+    data = post.copy()
+    data["text"] = _("Called the customer.")
+    return data
 
 
-@require_POST
-@staff_area(STAFF_ROLES)
-def repair_call(request: HttpRequest, ticket: str) -> HttpResponse:
-    # One click: a call with nothing typed is still a call worth recording.
-    text = request.POST.get("text", "").strip() or _("Called the customer.")
-    return _timeline_write(
-        request,
-        ticket,
-        "call",
-        lambda r: s.repair_record_call(
-            repair=r.pk,
-            actor=request.user,
-            text=text,
-            direction=request.POST.get("direction", "outgoing"),
-        ),
-    )
+def _timeline_action(
+    kind: str,
+    action: str,
+    input_serializer: type[serializers.Serializer],
+    prepare: Callable[[QueryDict], QueryDict] = lambda post: post,
+) -> Callable[..., HttpResponse]:
+    """A page form for a timeline action: the form checked with the API's serializer (every bad
+    field's message beside it at once), then the service `repair_<action>` with typed values."""
+
+    def write(request: HttpRequest, repair: Any) -> Any:
+        data = validated(input_serializer, prepare(request.POST))
+        return getattr(s, f"repair_{action}")(repair=repair.pk, actor=request.user, **data)
+
+    @require_POST
+    @staff_area(STAFF_ROLES)
+    def view(request: HttpRequest, ticket: str) -> HttpResponse:
+        return _timeline_write(request, ticket, kind, lambda r: write(request, r))
+
+    view.__name__ = view.__qualname__ = f"repair_{kind}"
+    return view
 
 
-@require_POST
-@staff_area(STAFF_ROLES)
-def repair_promise(request: HttpRequest, ticket: str) -> HttpResponse:
-    return _timeline_write(
-        request,
-        ticket,
-        "promise",
-        lambda r: s.repair_record_promise(
-            repair=r.pk,
-            actor=request.user,
-            kind=request.POST.get("kind", ""),
-            due_at=request.POST.get("due_at", ""),
-            note=request.POST.get("note", ""),
-        ),
-    )
+repair_note = _timeline_action("note", "add_note", NoteInSerializer)
+repair_call = _timeline_action("call", "record_call", CallInSerializer, _default_call_text)
+repair_promise = _timeline_action("promise", "record_promise", PromiseInSerializer)
 
 
 @require_POST
