@@ -46,7 +46,7 @@ class RepairEventInline(ReadOnlyMixin, admin.TabularInline):
 
     @admin.display(description=_("text"))
     def masked_text(self, event):
-        return mask_status_token(event.text, event.repair.status_token)
+        return mask_status_token(event.display_text, event.repair.status_token)
 
 
 class PromiseInline(ReadOnlyMixin, admin.TabularInline):
@@ -62,9 +62,16 @@ class RepairAdmin(ReadOnlyMixin, CenterScopedAdmin):
     list_filter = ("state", "coverage", "center")
     search_fields = ("ticket_number", "customer__name", "reported_serial")
     list_select_related = ("customer", "technician")
-    exclude = ("status_token",)
+    exclude = ("status_token", "coverage_reason_code", "coverage_reason_params")
     secret_fields = ("status_token",)
     inlines = [PromiseInline, RepairEventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "coverage_reason_shown")
+
+    @admin.display(description=_("coverage reason"))
+    def coverage_reason_shown(self, repair):
+        return repair.coverage_reason  # in the admin's language
 
 
 @admin.register(Notification)
@@ -123,7 +130,7 @@ class RepairEventAdmin(ReadOnlyMixin, CenterScopedAdmin):
 
     @admin.display(description=_("text"))
     def masked_text(self, event):
-        return mask_status_token(event.text, event.repair.status_token)
+        return mask_status_token(event.display_text, event.repair.status_token)
 
 
 @admin.register(Promise)

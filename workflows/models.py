@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from parts.models import ReservationStatus
-from workflows import gate, registry
+from workflows import gate, registry, texts
 from workflows.choices import (
     PRE_APPROVAL_STATES,
     ActorKind,
@@ -33,6 +33,7 @@ from workflows.choices import (
     State,
 )
 from workflows.roles import permission_for
+from workflows.texts import CoverageReason
 
 # States a repair reaches without being repaired when completed_at is still empty.
 UNREPAIRED_END_STATES = (
@@ -142,8 +143,12 @@ class Repair(ConcurrentTransitionMixin, models.Model):
         default=Coverage.UNDETERMINED,
         verbose_name=_("coverage"),
     )
-    coverage_reason = models.CharField(
-        max_length=300, blank=True, verbose_name=_("coverage reason")
+    # How coverage was decided, as a code and its facts (workflows/texts.py renders it).
+    coverage_reason_code = models.CharField(
+        max_length=20, choices=CoverageReason.choices, blank=True, verbose_name=_("coverage reason")
+    )
+    coverage_reason_params = models.JSONField(
+        default=dict, blank=True, verbose_name=_("coverage reason facts")
     )
 
     findings = models.TextField(max_length=4000, blank=True, verbose_name=_("findings"))
@@ -214,6 +219,14 @@ class Repair(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.ticket_number
+
+    @property
+    def coverage_reason(self) -> str:
+        """How coverage was decided, in the active language."""
+        return texts.coverage_reason_text(self.coverage_reason_code, self.coverage_reason_params)
+
+    def set_coverage_reason(self, code: str, **params: str) -> None:
+        self.coverage_reason_code, self.coverage_reason_params = code, params
 
     # --- derived facts (pure; reservations are prefetched by selectors and services) -----------
 
@@ -371,7 +384,10 @@ class RepairEvent(models.Model):
     from_state = models.CharField(max_length=20, blank=True, verbose_name=_("from state"))
     to_state = models.CharField(max_length=20, blank=True, verbose_name=_("to state"))
     customer_visible = models.BooleanField(default=False, verbose_name=_("customer sees it"))
-    text = models.TextField(max_length=4000, blank=True, verbose_name=_("text"))
+    text = models.TextField(max_length=4000, blank=True, verbose_name=_("text"))  # typed by people
+    # What the system says, as a code and its params (workflows/texts.py renders it).
+    text_code = models.CharField(max_length=30, blank=True, verbose_name=_("text code"))
+    text_params = models.JSONField(default=dict, blank=True, verbose_name=_("text params"))
     data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
 
     class Meta:
@@ -382,6 +398,11 @@ class RepairEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.transition}"
+
+    @property
+    def display_text(self) -> str:
+        """The row's line in the active language, then what a person typed."""
+        return texts.event_text(self)
 
 
 class Promise(models.Model):

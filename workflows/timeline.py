@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parts.models import ReservationStatus
+from workflows import texts
 from workflows.choices import (
     COURIER_REQUEST_STATES,
     Coverage,
@@ -103,6 +104,8 @@ def event_label(event: Any) -> str:
             "coverage": _choice_label(Coverage, data.get("to")),
             "reason": data.get("reason", ""),
         }
+    if kind == EventKind.NOTE and not event.text and getattr(event, "text_code", ""):
+        return texts.event_text(event)
     if kind == EventKind.NOTE:
         return event.text
     if kind == EventKind.PROMISE:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-from django.utils.translation import gettext as _
-
 from service_center.errors import (
     NotFound,
     TransitionBlocked,
@@ -81,7 +78,9 @@ def repair_record_promise(
         r,
         actor,
         EventKind.PROMISE,
-        text=f"{PromiseKind(kind_).label}: {timezone.localtime(due):%Y-%m-%d %H:%M} {note_}",
+        code="promise_made",
+        params={"kind": kind_, "due": due.isoformat()},
+        text=note_,
         data={"promise": promise.pk, "kind": kind_, "due_at": due.isoformat()},
         customer_visible=kind_ != PromiseKind.CALLBACK,
     )
@@ -126,7 +125,7 @@ def repair_request_courier_return(
         r,
         actor,
         EventKind.COURIER_REQUEST,
-        text=_("Courier return requested."),
+        code="courier_requested",
         data={"recipient_name": name},
         customer_visible=True,
     )

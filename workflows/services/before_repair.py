@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from parts import services as parts_services
 from parts.models import Part, Reservation, ReservationStatus
@@ -50,6 +49,7 @@ from workflows.services.core import (
     status_link,
     won,
 )
+from workflows.texts import CoverageReason
 
 # --- assign ------------------------------------------------------------------------------------
 
@@ -67,7 +67,8 @@ def repair_assign(*, repair: Repair | int, actor: Any, technician: Any) -> Repai
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Technician %(name)s owns this repair.") % {"name": staff_name(tech)},
+            code="technician_assigned",
+            params={"name": staff_name(tech)},
             data={"technician": tech.get_username(), "technician_name": staff_name(tech)},
         )
     return r
@@ -208,7 +209,8 @@ def repair_set_coverage(*, repair: Repair | int, actor: Any, coverage: Any, reas
     r = lock_for(repair, "set_coverage", actor)
     _check_coverage_change(r, value)
     before = r.coverage
-    r.coverage, r.coverage_reason = value, why
+    r.coverage = value
+    r.set_coverage_reason(CoverageReason.STAFF, text=why)
     if value != Coverage.WARRANTY and r.quote_approved_at is not None:
         r.quote_approved_at = None  # the customer agreed to other terms
     r.invited_at = None  # any invitation made on the old terms no longer holds
@@ -264,7 +266,8 @@ def repair_record_deposit(*, repair: Repair | int, actor: Any, amount: Any) -> R
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Deposit of %(amount)s received.") % {"amount": won(paid)},
+            code="deposit_received",
+            params={"amount": paid},
             data={"amount": paid, "payment": "deposit"},
         )
     return r
@@ -281,7 +284,8 @@ def repair_approve(*, repair: Repair | int, actor: Any) -> Repair:
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Quote of %(total)s approved.") % {"total": won(r.amount_due)},
+            code="quote_approved",
+            params={"total": r.amount_due},
             data={"total": r.amount_due, "approved_by": r.quote_approved_by},
         )
     return r
@@ -308,7 +312,8 @@ def repair_parts_reserved(*, repair_id: int, reservations: list[Reservation]) ->
         repair,
         SYSTEM_ACTOR,
         EventKind.PARTS,
-        text=_("Parts arrived and were put aside: %(parts)s.") % {"parts": parts},
+        code="parts_put_aside",
+        params={"parts": parts},
         data={"reserved": [x.pk for x in reservations]},
         customer_visible=True,
     )
@@ -324,9 +329,7 @@ def repair_parts_reserved(*, repair_id: int, reservations: list[Reservation]) ->
 def repair_parts_arrived(*, repair: Repair | int, actor: Any = SYSTEM_ACTOR) -> Repair:
     """awaiting_parts -> ready_to_repair, run by the system when every reservation is reserved.
     Locks the repair; raises TransitionBlocked while a reservation waits."""
-    return plain_transition(
-        repair, "parts_arrived", actor, text=gettext_lazy("All parts are here.")
-    )
+    return plain_transition(repair, "parts_arrived", actor, code="all_parts_here")
 
 
 def repair_part_eta_known(*, repair_id: int, eta: dt.date) -> None:
@@ -336,12 +339,13 @@ def repair_part_eta_known(*, repair_id: int, eta: dt.date) -> None:
     if repair.state not in OPEN_STATES:
         return
     due = timezone.make_aware(dt.datetime.combine(eta, dt.time(18, 0)))
-    Promise.objects.create(repair=repair, kind=PromiseKind.PART_ETA, due_at=due, note="warehouse")
+    Promise.objects.create(repair=repair, kind=PromiseKind.PART_ETA, due_at=due, note="")
     record_event(
         repair,
         SYSTEM_ACTOR,
         EventKind.PARTS,
-        text=_("The part has left the central warehouse; expected %(eta)s.") % {"eta": f"{eta}"},
+        code="part_shipped",
+        params={"eta": f"{eta}"},
         data={"eta": eta.isoformat()},
         customer_visible=True,
     )
@@ -363,7 +367,8 @@ def repair_invite_for_repair(*, repair: Repair | int, actor: Any, ready_by: Any 
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Customer invited in; price %(price)s.") % {"price": won(r.promised_price)},
+            code="customer_invited",
+            params={"price": r.promised_price},
             data={"promised_price": r.promised_price, "ready_by": r.promised_ready_by.isoformat()},
         )
         Promise.objects.create(

@@ -6,13 +6,12 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from parts import services as parts_services
 from service_center.errors import ValidationFailed
 from service_center.validation import clean_amount, clean_text
 from workflows import gate
-from workflows.choices import Coverage, EventKind, NotificationKind, PromiseKind
+from workflows.choices import EventKind, NotificationKind, PromiseKind
 from workflows.models import Repair
 from workflows.services.core import (
     atomic_service,
@@ -45,7 +44,7 @@ def repair_check_in_device(
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Device received at the counter."),
+            code="device_received",
             data={"serial_number": r.checked_in_serial, **notes},
         )
         if "mismatch" in notes:
@@ -53,7 +52,8 @@ def repair_check_in_device(
                 r,
                 actor,
                 EventKind.SERIAL_MISMATCH,
-                text=_mismatch_text(r, **notes["mismatch"]),
+                code="serial_mismatch",
+                params=_mismatch_params(r, **notes["mismatch"]),
                 data=notes["mismatch"],
             )
     return r
@@ -75,18 +75,15 @@ def _take_counter_serial(repair: Repair, lookup: SerialLookup | None) -> dict[st
     return notes
 
 
-def _mismatch_text(repair: Repair, *, recorded: str, at_counter: str) -> str:
-    return _(
-        "Serial at the counter %(found)s differs from the record %(recorded)s. "
-        "Coverage stays “%(coverage)s” until a manager decides."
-    ) % {"found": at_counter, "recorded": recorded, "coverage": Coverage(repair.coverage).label}
+def _mismatch_params(repair: Repair, *, recorded: str, at_counter: str) -> dict[str, str]:
+    return {"found": at_counter, "recorded": recorded, "coverage": repair.coverage}
 
 
 @atomic_service
 def repair_start(*, repair: Repair | int, actor: Any) -> Repair:
     """ready_to_repair -> in_repair. Locks the repair; raises TransitionBlocked unless the
     readiness gate holds and the device is here."""
-    return plain_transition(repair, "start_repair", actor, text=gettext_lazy("Repair started."))
+    return plain_transition(repair, "start_repair", actor, code="repair_started")
 
 
 @atomic_service
@@ -98,7 +95,7 @@ def repair_complete(*, repair: Repair | int, actor: Any, work_notes: Any = "") -
     r.work_notes = notes
     moved = move(r, "complete", actor)
     with translation.override(r.language):
-        record_transition(moved, text=_("Repair completed."), data={"work_notes": notes})
+        record_transition(moved, code="repair_completed", data={"work_notes": notes})
         parts_services.reservations_consume(repair=r)
         fulfil_open_promises(r, PromiseKind.READY_BY, actor)
     return r
@@ -124,7 +121,7 @@ def repair_notify_ready_for_pickup(*, repair: Repair | int, actor: Any) -> Repai
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Ready for pickup."),
+            code="ready_for_pickup",
             data={"balance_due": r.balance_due},
         )
         body = _("%(head)s: your device is ready for pickup. Amount to pay: %(amount)s.") % {
@@ -147,7 +144,8 @@ def repair_ship(*, repair: Repair | int, actor: Any, carrier: Any, tracking_numb
     with translation.override(r.language):
         record_transition(
             moved,
-            text=f"{carrier_} {tracking}",
+            code="shipped",
+            params={"carrier": carrier_, "tracking": tracking},
             data={"carrier": carrier_, "tracking_number": tracking},
         )
         body = _("%(head)s: shipped with %(carrier)s, tracking number %(tracking)s.") % {
@@ -176,7 +174,7 @@ def repair_hand_over(*, repair: Repair | int, actor: Any, amount_paid: Any = 0) 
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Handed over to the customer."),
+            code="handed_over",
             data={"amount_paid": paid, "total_paid": r.amount_paid},
         )
     return r
@@ -185,7 +183,7 @@ def repair_hand_over(*, repair: Repair | int, actor: Any, amount_paid: Any = 0) 
 @atomic_service
 def repair_confirm_delivery(*, repair: Repair | int, actor: Any) -> Repair:
     """shipped -> closed. Locks the repair."""
-    return plain_transition(repair, "confirm_delivery", actor, text=gettext_lazy("Delivered."))
+    return plain_transition(repair, "confirm_delivery", actor, code="delivered")
 
 
 @atomic_service

@@ -119,6 +119,7 @@ def _label_events(events: list[Any]) -> list[Any]:
         e.actor_label = e.actor_name if e.actor_kind == "staff" else ActorKind(e.actor_kind).label
         e.from_label = State(e.from_state).label if e.from_state in State.values else ""
         e.to_label = State(e.to_state).label if e.to_state in State.values else ""
+        e.line = e.display_text  # in the staff's language
     return events
 
 
@@ -149,8 +150,7 @@ def _repair_context(
         "available": sorted((a for a in actions if a.enabled), key=lambda a: a.danger),
         "inputless": {n for n in registry.STAFF_TRANSITIONS if registry.TRANSITIONS[n].inputless},
         "state_label": staff_state_label(repair.state),
-        # Intake writes a fixed English reason when the serial is unknown; show it translated.
-        "coverage_reason": _(repair.coverage_reason) if repair.coverage_reason else "",
+        "coverage_reason": repair.coverage_reason,  # rendered in the staff's language
         "blocked": [a for a in actions if not a.enabled and not a.only_wrong_state],
         "later": [a for a in actions if not a.enabled and a.only_wrong_state],
         "readiness": gate.readiness_blockers(repair),
