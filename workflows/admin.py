@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from parts.admin import ReadOnlyMixin
 from service_center.admin import CenterScopedAdmin
+from workflows import registry
+from workflows.choices import ActorKind, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
 
 _STATUS_LINK = re.compile(r"/status/t/[^/\s]+")
@@ -26,16 +28,39 @@ def mask_status_token(text: str, token: str = "") -> str:
     return _STATUS_LINK.sub("/status/t/…", text)
 
 
-class RepairEventInline(ReadOnlyMixin, admin.TabularInline):
+class EventLabels:
+    """A timeline row's codes as words, in the admin's language."""
+
+    @admin.display(description=_("actor"))
+    def actor_shown(self, event):
+        if event.actor_kind == ActorKind.STAFF:
+            return event.actor_name
+        return ActorKind(event.actor_kind).label if event.actor_kind in ActorKind.values else ""
+
+    @admin.display(description=_("transition"))
+    def transition_shown(self, event):
+        spec = registry.TRANSITIONS.get(event.transition)
+        return spec.label if spec else event.transition
+
+    @admin.display(description=_("from state"))
+    def from_shown(self, event):
+        return State(event.from_state).label if event.from_state in State.values else ""
+
+    @admin.display(description=_("to state"))
+    def to_shown(self, event):
+        return State(event.to_state).label if event.to_state in State.values else ""
+
+
+class RepairEventInline(EventLabels, ReadOnlyMixin, admin.TabularInline):
     model = RepairEvent
     extra = 0
     fields = (
         "at",
-        "actor_name",
+        "actor_shown",
         "kind",
-        "transition",
-        "from_state",
-        "to_state",
+        "transition_shown",
+        "from_shown",
+        "to_shown",
         "masked_text",
         "customer_visible",
     )
@@ -107,21 +132,21 @@ class NotificationAdmin(ReadOnlyMixin, CenterScopedAdmin):
 
 
 @admin.register(RepairEvent)
-class RepairEventAdmin(ReadOnlyMixin, CenterScopedAdmin):
+class RepairEventAdmin(EventLabels, ReadOnlyMixin, CenterScopedAdmin):
     center_lookup = "repair__center"
     center_field = ""
-    list_display = ("at", "repair", "kind", "actor_name", "masked_text", "customer_visible")
+    list_display = ("at", "repair", "kind", "actor_shown", "masked_text", "customer_visible")
     list_filter = ("kind", "customer_visible")
     list_select_related = ("repair",)
     search_fields = ("repair__ticket_number",)
     fields = (
         "repair",
         "at",
-        "actor_name",
+        "actor_shown",
         "kind",
-        "transition",
-        "from_state",
-        "to_state",
+        "transition_shown",
+        "from_shown",
+        "to_shown",
         "customer_visible",
         "masked_text",
     )

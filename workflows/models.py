@@ -397,7 +397,7 @@ class RepairEvent(models.Model):
         indexes = [models.Index(fields=["repair", "at", "id"], name="event_repair_at")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.transition}"
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_kind_display()}"
 
     @property
     def display_text(self) -> str:
@@ -442,7 +442,7 @@ class Promise(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} by {self.due_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} {timezone.localtime(self.due_at):%Y-%m-%d %H:%M}"
 
     @property
     def is_overdue(self) -> bool:
@@ -490,4 +490,4 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} -> {self.recipient} ({self.status})"
+        return f"{self.get_kind_display()} → {self.recipient} ({self.get_status_display()})"

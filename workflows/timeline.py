@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from parts.models import ReservationStatus
 from workflows import texts
@@ -25,11 +26,17 @@ from workflows.choices import (
     State,
 )
 
+# The states as the customer reads them (State's own labels are the staff's wording).
+CUSTOMER_STATE_LABELS = {
+    State.AWAITING_APPROVAL: gettext_lazy("Waiting for your approval"),
+    State.SHIPPED: gettext_lazy("Shipped to you"),
+}
+
 
 def state_label(state: str) -> str:
-    """The state in plain words (translated)."""
+    """The state in plain words for the customer (translated)."""
     try:
-        return str(State(state).label)
+        return str(CUSTOMER_STATE_LABELS.get(state) or State(state).label)
     except ValueError:
         return state
 

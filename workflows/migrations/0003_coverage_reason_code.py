@@ -8,6 +8,7 @@ a timeline text that is not recognised stays in `text`, shown as it is.
 
 import re
 
+import django_fsm
 from django.db import migrations, models
 
 REASONS = [
@@ -150,4 +151,30 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(forwards, backwards, elidable=False),
         migrations.RemoveField(model_name="repair", name="coverage_reason"),
+        # State labels are the staff's wording now (the customer's: workflows.timeline).
+        migrations.AlterField(
+            model_name="repair",
+            name="state",
+            field=django_fsm.FSMField(
+                choices=[
+                    ("received", "Received"),
+                    ("diagnosing", "Being diagnosed"),
+                    ("awaiting_approval", "Waiting for the customer's approval"),
+                    ("awaiting_parts", "Waiting for parts"),
+                    ("ready_to_repair", "Ready to repair"),
+                    ("in_repair", "Being repaired"),
+                    ("repaired", "Repaired"),
+                    ("declined", "Not repaired"),
+                    ("ready_for_pickup", "Ready for pickup"),
+                    ("shipped", "Shipped"),
+                    ("closed", "Closed"),
+                    ("cancelled", "Cancelled"),
+                ],
+                db_index=True,
+                default="received",
+                max_length=50,
+                protected=True,
+                verbose_name="state",
+            ),
+        ),
     ]

@@ -8,7 +8,6 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from service_center.models import WarrantyStatus, staff_name
 from service_center.views import (
@@ -25,15 +24,10 @@ from workflows.choices import (
 from workflows.models import Repair
 from workflows.roles import DESK, MANAGER, actor_may, user_center_id, user_roles
 
-# The states as staff say them (State labels are written for the customer).
-STAFF_STATE_LABELS = {
-    State.AWAITING_APPROVAL: gettext_lazy("Waiting for the customer's approval"),
-    State.SHIPPED: gettext_lazy("Shipped"),
-}
-
 
 def staff_state_label(state: str) -> str:
-    return str(STAFF_STATE_LABELS.get(state) or State(state).label)
+    """The state as staff say it: State's own label (the customer's is timeline.state_label)."""
+    return str(State(state).label)
 
 
 @dataclass
