@@ -41,7 +41,8 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]+")
 ENGLISH_PHRASES = re.compile(
     r"warranty ended|in warranty|Serial|warehouse|\bcustomer\b|not found|parallel import"
     r"|coverage to be confirmed|Device received|Repair started|Promised:|won\b"
-    r"|\b[a-z]+_[a-z_]+\b",  # a raw code (ready_to_repair, walk_in) shown as it is stored
+    # a raw code (ready_to_repair, walk_in) shown as stored; not a piece of a link or token
+    r"|(?<![\w/.-])(?-i:[a-z]+_[a-z_]+)(?![\w/.…-])",
     re.IGNORECASE,
 )
 
@@ -370,3 +371,53 @@ def test_a_coverage_reason_from_intake_is_stored_as_a_code_and_rendered_per_lang
     assert api["coverage_reason"] == f"Serial HS100OLD1: warranty ended on {date}."
     with translation.override("ko"):
         assert repair.coverage_reason.startswith("시리얼 HS100OLD1")
+
+
+def test_the_data_migration_turns_the_old_prose_into_codes():
+    import importlib
+    from types import SimpleNamespace
+
+    migration = importlib.import_module("workflows.migrations.0003_coverage_reason_code")
+    assert migration.reason_code("Serial unknown — coverage to be confirmed.") == (
+        "serial_unknown",
+        {},
+    )
+    assert migration.reason_code("Serial AB123: warranty ended 2024-05-01.") == (
+        "warranty_ended",
+        {"serial": "AB123", "date": "2024-05-01"},
+    )
+    assert migration.reason_code("Serial AB123: in warranty until 2027-01-31.")[0] == "in_warranty"
+    assert migration.reason_code("Serial AB123: parallel import, no warranty.") == (
+        "parallel_import",
+        {"serial": "AB123"},
+    )
+    assert migration.reason_code("침수 흔적") == ("staff", {"text": "침수 흔적"})
+    assert migration.reason_code("") == ("", {})
+
+    def event(kind_, text="", transition="", **data):
+        return SimpleNamespace(kind=kind_, text=text, transition=transition, data=data)
+
+    assert migration.event_code(event("transition", "수리를 시작했습니다."), {}) == (
+        "repair_started",
+        {},
+        "",
+    )
+    assert migration.event_code(event("transition", "x", "assign", technician_name="Lee"), {}) == (
+        "technician_assigned",
+        {"name": "Lee"},
+        "",
+    )
+    assert migration.event_code(event("notification", "[GN] body", notification="quote"), {}) == (
+        "message_sent",
+        {"kind": "quote"},
+        "",
+    )
+    promise = event("promise", "Call back: 2026-01-01 10:00 later", kind="callback", promise=7)
+    promise.data["due_at"] = "2026-01-01T10:00:00+09:00"
+    assert migration.event_code(promise, {7: "later"}) == (
+        "promise_made",
+        {"kind": "callback", "due": "2026-01-01T10:00:00+09:00"},
+        "later",
+    )
+    assert migration.event_code(event("note", "typed by a person"), {}) is None
+    assert migration.event_code(event("transition", "Spring worn", "diagnose"), {}) is None

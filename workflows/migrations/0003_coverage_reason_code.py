@@ -110,6 +110,17 @@ def backwards(apps, schema_editor):
                 serial=params.get("serial", ""), date=params.get("date", "")
             )
         Repair.objects.filter(pk=repair.pk).update(coverage_reason=text[:300])
+    # The coded lines go back into `text`, in English, before their columns are dropped.
+    from django.utils import translation
+
+    from workflows.texts import event_code_text
+
+    RepairEvent = apps.get_model("workflows", "RepairEvent")
+    with translation.override("en"):
+        for event in RepairEvent.objects.exclude(text_code="").iterator():
+            line = event_code_text(event.text_code, event.text_params)
+            text = f"{line}\n{event.text}" if line and event.text else line or event.text
+            RepairEvent.objects.filter(pk=event.pk).update(text=text[:4000])
 
 
 class Migration(migrations.Migration):
