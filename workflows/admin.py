@@ -39,6 +39,8 @@ class EventLabels:
 
     @admin.display(description=_("transition"))
     def transition_shown(self, event):
+        if event.transition == "intake":
+            return _("Repair taken in")
         spec = registry.TRANSITIONS.get(event.transition)
         return spec.label if spec else event.transition
 
