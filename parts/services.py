@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from parts.models import (
     Part,
@@ -23,7 +24,7 @@ from parts.models import (
     ReservationStatus,
     Stock,
 )
-from service_center.errors import NotFound, TransitionBlocked, ValidationFailed
+from service_center.errors import Message, NotFound, TransitionBlocked, ValidationFailed
 from service_center.models import ServiceCenter
 from service_center.validation import clean_text
 
@@ -292,7 +293,15 @@ def _apply_delivery(
         known = {line.part.part_number for line in order_lines}
         for part_number, quantity in delivered:
             if part_number not in known:
-                raise ValidationFailed({"lines": [f"{part_number} is not on this order."]})
+                raise ValidationFailed(
+                    {
+                        "lines": [
+                            Message(
+                                gettext_noop("%(part)s is not on this order."), part=part_number
+                            )
+                        ]
+                    }
+                )
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
                 raise ValidationFailed({"lines": ["Quantities are whole numbers from 1."]})
             wanted[part_number] = wanted.get(part_number, 0) + quantity

@@ -13,8 +13,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
-from service_center.errors import NotFound, ValidationFailed
+from service_center.errors import Message, NotFound, ValidationFailed
 from service_center.models import (
     Channel,
     Device,
@@ -119,7 +120,9 @@ def center_create(
                 **fields,
             )
     except IntegrityError:
-        raise ValidationFailed({"code": [f"Service center {code} already exists."]}) from None
+        raise ValidationFailed(
+            {"code": [Message(gettext_noop("Service center %(code)s already exists."), code=code)]}
+        ) from None
 
 
 def center_update(
@@ -163,7 +166,9 @@ def product_model_create(*, code: Any, name: Any, category: Any = "", warranty_m
                 code=code, name=name, category=category, warranty_months=warranty_months
             )
     except IntegrityError:
-        raise ValidationFailed({"code": [f"Product model {code} already exists."]}) from None
+        raise ValidationFailed(
+            {"code": [Message(gettext_noop("Product model %(code)s already exists."), code=code)]}
+        ) from None
 
 
 def device_register(
@@ -186,7 +191,9 @@ def device_register(
         code = clean_text(product_model, field="product_model", max_length=40, required=True)
         model = ProductModel.objects.filter(code=code).first()
         if model is None:
-            raise ValidationFailed({"product_model": [f"No product model {code}."]})
+            raise ValidationFailed(
+                {"product_model": [Message(gettext_noop("No product model %(code)s."), code=code)]}
+            )
     bought = clean_date(purchase_date, field="purchase_date", required=True)
     if bought > dt.date.today() + dt.timedelta(days=1):
         raise ValidationFailed({"purchase_date": ["The purchase date is in the future."]})
@@ -202,7 +209,11 @@ def device_register(
             )
     except IntegrityError:
         raise ValidationFailed(
-            {"serial_number": [f"Serial {serial} is already registered."]}
+            {
+                "serial_number": [
+                    Message(gettext_noop("Serial %(serial)s is already registered."), serial=serial)
+                ]
+            }
         ) from None
 
 
@@ -265,11 +276,19 @@ def part_create(*, part_number: Any, name: Any, unit_price: Any, compatible_mode
     models = list(ProductModel.objects.filter(code__in=codes))
     missing = sorted(set(codes) - {m.code for m in models})
     if missing:
-        raise ValidationFailed({"compatible_models": [f"No product model {', '.join(missing)}."]})
+        raise ValidationFailed(
+            {
+                "compatible_models": [
+                    Message(gettext_noop("No product model %(code)s."), code=", ".join(missing))
+                ]
+            }
+        )
     try:
         with transaction.atomic():
             part = Part.objects.create(part_number=number, name=name, unit_price=price)
             part.compatible_models.set(models)
     except IntegrityError:
-        raise ValidationFailed({"part_number": [f"Part {number} already exists."]}) from None
+        raise ValidationFailed(
+            {"part_number": [Message(gettext_noop("Part %(code)s already exists."), code=number)]}
+        ) from None
     return part

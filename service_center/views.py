@@ -22,6 +22,7 @@ from service_center.errors import (
     PermissionDenied,
     TransitionBlocked,
     ValidationFailed,
+    translated,
 )
 from service_center.models import ServiceCenter
 from workflows.roles import DESK, MANAGER, TECH, user_center_id, user_roles
@@ -115,7 +116,7 @@ def error_messages(exc: DomainError) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for name, messages in exc.errors.items():
             key = "form" if name == "non_field_errors" else field_key(name)
-            out.setdefault(key, []).extend(_(str(m)) for m in messages)
+            out.setdefault(key, []).extend(translated(m) for m in messages)
         return out
     if isinstance(exc, TransitionBlocked):
         return {"form": [b["message"] for b in exc.blockers] or [_("Transition not allowed.")]}

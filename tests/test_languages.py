@@ -421,3 +421,28 @@ def test_the_data_migration_turns_the_old_prose_into_codes():
     )
     assert migration.event_code(event("note", "typed by a person"), {}) is None
     assert migration.event_code(event("transition", "Spring worn", "diagnose"), {}) is None
+
+
+def test_an_error_with_facts_reads_in_the_pages_language_and_stays_english_in_the_api(
+    world, django_capture_on_commit_callbacks
+):
+    import json
+    import pickle
+
+    from service_center.errors import ValidationFailed
+    from service_center.views import error_messages
+
+    repair = world["build"]("ko")["closed"]
+    with pytest.raises(ValidationFailed) as caught:
+        s.repair_record_deposit(repair=repair, actor=world["people"]["front_desk"], amount="x")
+    with pytest.raises(ValidationFailed) as too_long:
+        s.repair_add_note(repair=repair, actor=world["people"]["front_desk"], text="x" * 5000)
+    message = too_long.value.errors["text"][0]
+    assert message == "At most 4000 characters."  # the API's text
+    assert pickle.loads(pickle.dumps(message)).translated() == message.translated()
+    assert json.loads(json.dumps({"m": message})) == {"m": "At most 4000 characters."}
+    with translation.override("ko"):
+        assert error_messages(too_long.value) == {"text": ["4000자까지 입력할 수 있습니다."]}
+        assert error_messages(caught.value)["amount"] == ["원 단위 정수로 입력하세요."]
+    with translation.override("en"):
+        assert error_messages(too_long.value) == {"text": ["At most 4000 characters."]}

@@ -8,10 +8,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from parts import services as parts_services
 from parts.models import Part, Reservation, ReservationStatus
-from service_center.errors import TransitionBlocked, ValidationFailed
+from service_center.errors import Message, TransitionBlocked, ValidationFailed
 from service_center.models import staff_name
 from service_center.validation import (
     clean_amount,
@@ -143,7 +144,9 @@ def _clean_parts(repair: Repair, parts: Any) -> list[tuple[Part, int]]:
     }
     missing = sorted(set(wanted) - set(found))
     if missing:
-        raise ValidationFailed({"parts": [f"Unknown part: {', '.join(missing)}."]})
+        raise ValidationFailed(
+            {"parts": [Message(gettext_noop("Unknown part: %(parts)s."), parts=", ".join(missing))]}
+        )
     if repair.product_model_id:
         wrong = [
             n
@@ -151,7 +154,16 @@ def _clean_parts(repair: Repair, parts: Any) -> list[tuple[Part, int]]:
             if repair.product_model_id not in {m.pk for m in p.compatible_models.all()}
         ]
         if wrong:
-            raise ValidationFailed({"parts": [f"Not for this model: {', '.join(sorted(wrong))}."]})
+            raise ValidationFailed(
+                {
+                    "parts": [
+                        Message(
+                            gettext_noop("Not for this model: %(parts)s."),
+                            parts=", ".join(sorted(wrong)),
+                        )
+                    ]
+                }
+            )
     return [(found[n], q) for n, q in sorted(wanted.items())]
 
 
@@ -228,6 +240,7 @@ def repair_set_coverage(*, repair: Repair | int, actor: Any, coverage: Any, reas
 
 def _check_coverage_change(repair: Repair, value: str) -> None:
     if repair.coverage == value:
+        # Each value's sentence is in the catalogue (service_center.views.DOMAIN_MESSAGES).
         raise ValidationFailed({"coverage": [f"Coverage is already {value}."]})
     if value != Coverage.WARRANTY and repair.state in WORK_STARTED_STATES:
         # Charging for work the customer never agreed to pay for is exactly what we prevent.
@@ -259,7 +272,9 @@ def repair_record_deposit(*, repair: Repair | int, actor: Any, amount: Any) -> R
     r = lock_for(repair, "record_deposit", actor)
     due = max(r.deposit_required - r.deposit_paid, 0)
     if paid < due:
-        raise ValidationFailed({"amount": [f"The deposit due is {due:,} won."]})
+        raise ValidationFailed(
+            {"amount": [Message(gettext_noop("The deposit due is %(due)s won."), due=f"{due:,}")]}
+        )
     r.deposit_paid += paid
     r.amount_paid += paid
     moved = move(r, "record_deposit", actor)

@@ -9,9 +9,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from service_center.errors import (
     Conflict,
+    Message,
     PermissionDenied,
     ValidationFailed,
 )
@@ -252,7 +254,9 @@ def _intake_model(lookup: SerialLookup | None, product_model: Any) -> ProductMod
     code = clean_text(product_model, field="product_model", max_length=40, required=True)
     model = ProductModel.objects.filter(code=code).first()
     if model is None:
-        raise ValidationFailed({"product_model": [f"No product model {code}."]})
+        raise ValidationFailed(
+            {"product_model": [Message(gettext_noop("No product model %(code)s."), code=code)]}
+        )
     return model
 
 

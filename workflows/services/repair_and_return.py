@@ -6,9 +6,10 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from parts import services as parts_services
-from service_center.errors import ValidationFailed
+from service_center.errors import Message, ValidationFailed
 from service_center.validation import clean_amount, clean_text
 from workflows import gate
 from workflows.choices import EventKind, NotificationKind, PromiseKind
@@ -167,7 +168,14 @@ def repair_hand_over(*, repair: Repair | int, actor: Any, amount_paid: Any = 0) 
     # is a 409 (wrong state), not a 400 about a balance that the first click settled.
     if paid > r.balance_due and gate.state_allows(r, "hand_over"):
         raise ValidationFailed(
-            {"amount_paid": [f"Only {r.balance_due:,} won is due; take no more than that."]}
+            {
+                "amount_paid": [
+                    Message(
+                        gettext_noop("Only %(due)s won is due; take no more than that."),
+                        due=f"{r.balance_due:,}",
+                    )
+                ]
+            }
         )
     r.amount_paid += paid
     moved = move(r, "hand_over", actor)
