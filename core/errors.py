@@ -23,6 +23,41 @@ from rest_framework.response import Response
 # --- the domain errors -----------------------------------------------------------------------
 
 
+class Message(str):
+    """An error message: the English text (what the API answers) that also carries its msgid and
+    params, so a page renders it in the user's language (`core.pages.error_messages`).
+    Mark the msgid with gettext_noop where it is raised."""
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Message:
+        self = super().__new__(cls, msgid % params if params else msgid)
+        self.msgid, self.params = msgid, params
+        return self
+
+    def __reduce__(self):
+        return (_message, (self.msgid, self.params))
+
+    def translated(self) -> str:
+        from django.utils.translation import gettext
+
+        return gettext(self.msgid) % self.params if self.params else gettext(self.msgid)
+
+
+def _message(msgid: str, params: dict[str, Any]) -> Message:
+    return Message(msgid, **params)
+
+
+def translated(message: Any) -> str:
+    """A message in the active language: a Message by its msgid, a plain one as a msgid."""
+    from django.utils.translation import gettext
+
+    if isinstance(message, Message):
+        return message.translated()
+    return gettext(str(message))
+
+
 class DomainError(Exception):
     code = "error"
     status = 400

@@ -21,6 +21,7 @@ from core.errors import (
     PermissionDenied,
     TransitionBlocked,
     ValidationFailed,
+    translated,
 )
 from core.roles import DESK, MANAGER, TECH, user_center_id, user_roles
 
@@ -113,7 +114,7 @@ def error_messages(exc: DomainError) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for name, messages in exc.errors.items():
             key = "form" if name == "non_field_errors" else field_key(name)
-            out.setdefault(key, []).extend(_(str(m)) for m in messages)
+            out.setdefault(key, []).extend(translated(m) for m in messages)
         return out
     if isinstance(exc, TransitionBlocked):
         return {"form": [b["message"] for b in exc.blockers] or [_("Transition not allowed.")]}

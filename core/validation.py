@@ -9,9 +9,10 @@ from typing import Any
 
 import phonenumbers
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_noop
 from rest_framework import serializers
 
-from core.errors import ValidationFailed, flatten_errors
+from core.errors import Message, ValidationFailed, flatten_errors
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_AMOUNT = 100_000_000  # KRW; a repair quote above this is a typo
@@ -51,7 +52,9 @@ def clean_text(
     if required and not value:
         raise ValidationFailed({field: ["This field is required."]})
     if len(value) > max_length:
-        raise ValidationFailed({field: [f"At most {max_length} characters."]})
+        raise ValidationFailed(
+            {field: [Message(gettext_noop("At most %(n)s characters."), n=max_length)]}
+        )
     return value
 
 
@@ -69,7 +72,17 @@ def clean_amount(value: Any, *, field: str, required: bool = True, minimum: int 
     if not isinstance(value, int):
         raise ValidationFailed({field: ["Must be a whole number of won."]})
     if value < minimum or value > MAX_AMOUNT:
-        raise ValidationFailed({field: [f"Must be between {minimum:,} and {MAX_AMOUNT:,} won."]})
+        raise ValidationFailed(
+            {
+                field: [
+                    Message(
+                        gettext_noop("Must be between %(low)s and %(high)s won."),
+                        low=f"{minimum:,}",
+                        high=f"{MAX_AMOUNT:,}",
+                    )
+                ]
+            }
+        )
     return value
 
 
@@ -93,7 +106,13 @@ def clean_choice(value: Any, *, field: str, choices: Any, required: bool = True)
     if value in (None, "") and not required:
         return ""
     if not isinstance(value, str) or value not in allowed:
-        raise ValidationFailed({field: [f"Choose one of: {', '.join(allowed)}."]})
+        raise ValidationFailed(
+            {
+                field: [
+                    Message(gettext_noop("Choose one of: %(values)s."), values=", ".join(allowed))
+                ]
+            }
+        )
     return value
 
 

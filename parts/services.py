@@ -19,8 +19,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from core.errors import NotFound, TransitionBlocked, ValidationFailed
+from core.errors import Message, NotFound, TransitionBlocked, ValidationFailed
 from core.validation import clean_amount, clean_text
 from parts.models import (
     Part,
@@ -299,7 +300,15 @@ def _apply_delivery(
         known = {line.part.part_number for line in order_lines}
         for part_number, quantity in delivered:
             if part_number not in known:
-                raise ValidationFailed({"lines": [f"{part_number} is not on this order."]})
+                raise ValidationFailed(
+                    {
+                        "lines": [
+                            Message(
+                                gettext_noop("%(part)s is not on this order."), part=part_number
+                            )
+                        ]
+                    }
+                )
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
                 raise ValidationFailed({"lines": ["Quantities are whole numbers from 1."]})
             wanted[part_number] = wanted.get(part_number, 0) + quantity
@@ -374,11 +383,19 @@ def part_create(*, part_number: Any, name: Any, unit_price: Any, compatible_mode
     models = list(ProductModel.objects.filter(code__in=codes))
     missing = sorted(set(codes) - {m.code for m in models})
     if missing:
-        raise ValidationFailed({"compatible_models": [f"No product model {', '.join(missing)}."]})
+        raise ValidationFailed(
+            {
+                "compatible_models": [
+                    Message(gettext_noop("No product model %(code)s."), code=", ".join(missing))
+                ]
+            }
+        )
     try:
         with transaction.atomic():
             part = Part.objects.create(part_number=number, name=name, unit_price=price)
             part.compatible_models.set(models)
     except IntegrityError:
-        raise ValidationFailed({"part_number": [f"Part {number} already exists."]}) from None
+        raise ValidationFailed(
+            {"part_number": [Message(gettext_noop("Part %(code)s already exists."), code=number)]}
+        ) from None
     return part

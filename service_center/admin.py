@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import DomainError, ValidationFailed
+from core.errors import DomainError, ValidationFailed, translated
 from service_center.models import (
     Customer,
     Device,
@@ -58,7 +58,7 @@ def apply_service_errors(form: forms.Form, exc: DomainError) -> None:
     """Put a service's ValidationFailed messages beside the form fields they name."""
     errors = getattr(exc, "errors", None) or {None: [exc.detail]}
     for field, problems in errors.items():
-        form.add_error(field if field in form.fields else None, list(problems))
+        form.add_error(field if field in form.fields else None, [translated(p) for p in problems])
 
 
 def service_form_page(modeladmin, request, *, form, title: str, submit: str, intro: str = ""):
@@ -191,7 +191,7 @@ class CenterForm(forms.ModelForm):
         try:
             return center_code_clean(self.cleaned_data.get("code"))
         except ValidationFailed as exc:
-            raise forms.ValidationError(exc.errors["code"]) from None
+            raise forms.ValidationError([translated(m) for m in exc.errors["code"]]) from None
 
 
 @admin.register(ServiceCenter)

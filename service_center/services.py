@@ -13,8 +13,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
-from core.errors import NotFound, ValidationFailed
+from core.errors import Message, NotFound, ValidationFailed
 from core.validation import clean_choice, clean_date, clean_text
 from service_center.models import (
     Channel,
@@ -119,7 +120,9 @@ def center_create(
                 **fields,
             )
     except IntegrityError:
-        raise ValidationFailed({"code": [f"Service center {code} already exists."]}) from None
+        raise ValidationFailed(
+            {"code": [Message(gettext_noop("Service center %(code)s already exists."), code=code)]}
+        ) from None
 
 
 def center_update(
@@ -163,7 +166,9 @@ def product_model_create(*, code: Any, name: Any, category: Any = "", warranty_m
                 code=code, name=name, category=category, warranty_months=warranty_months
             )
     except IntegrityError:
-        raise ValidationFailed({"code": [f"Product model {code} already exists."]}) from None
+        raise ValidationFailed(
+            {"code": [Message(gettext_noop("Product model %(code)s already exists."), code=code)]}
+        ) from None
 
 
 def device_register(
@@ -186,7 +191,9 @@ def device_register(
         code = clean_text(product_model, field="product_model", max_length=40, required=True)
         model = ProductModel.objects.filter(code=code).first()
         if model is None:
-            raise ValidationFailed({"product_model": [f"No product model {code}."]})
+            raise ValidationFailed(
+                {"product_model": [Message(gettext_noop("No product model %(code)s."), code=code)]}
+            )
     bought = clean_date(purchase_date, field="purchase_date", required=True)
     if bought > dt.date.today() + dt.timedelta(days=1):
         raise ValidationFailed({"purchase_date": ["The purchase date is in the future."]})
@@ -202,7 +209,11 @@ def device_register(
             )
     except IntegrityError:
         raise ValidationFailed(
-            {"serial_number": [f"Serial {serial} is already registered."]}
+            {
+                "serial_number": [
+                    Message(gettext_noop("Serial %(serial)s is already registered."), serial=serial)
+                ]
+            }
         ) from None
 
 

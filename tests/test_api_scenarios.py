@@ -52,7 +52,10 @@ def test_s1_missing_clip_spring_is_invited_only_once_everything_is_settled(
     ticket = intake(intake_channel="phone", device_in_shop=False)
     detail = ok(get(desk_api, f"/repairs/{ticket}/"))
     assert detail["coverage"] == "undetermined"
-    assert "unknown" in detail["coverage_reason"].lower()
+    # A string in the request's language, as the other labels (Korean by default).
+    assert detail["coverage_reason"] == "시리얼 모름 — 보증 여부 확인 필요."
+    english = desk_api.get(f"/api/v1/repairs/{ticket}/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert "unknown" in english["coverage_reason"].lower()
 
     ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
     detail = ok(

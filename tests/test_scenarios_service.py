@@ -42,7 +42,7 @@ def test_s1_the_missing_clip_spring_is_fixed_on_the_spot_after_one_honest_invita
     repair = make_repair(intake_channel="phone", device_in_shop=False)
     assert repair.customer == kim
     assert repair.coverage == Coverage.UNDETERMINED
-    assert "Serial unknown" in repair.coverage_reason
+    assert repair.coverage_reason_code == "serial_unknown"
 
     # The technician diagnoses: one spring, not in stock -> waiting, ordered from the warehouse.
     s.repair_assign(repair=repair, actor=desk, technician=tech)
@@ -470,7 +470,7 @@ def test_s8_a_manager_changes_coverage_with_a_reason_on_the_timeline_and_tells_t
         )
 
     assert repair.coverage == Coverage.PAID
-    assert repair.coverage_reason == "침수 흔적"
+    assert repair.coverage_reason == "침수 흔적"  # typed by staff: kept as typed
     assert repair.state == State.AWAITING_APPROVAL
     event = RepairEvent.objects.get(repair=repair, kind=EventKind.COVERAGE_CHANGE)
     assert event.actor == manager

@@ -24,7 +24,11 @@ def test_a_service_brings_its_own_transaction_for_the_lock(make_repair, desk, te
 
 
 def _last_transition_text(repair) -> str:
-    return RepairEvent.objects.filter(repair=repair, kind=EventKind.TRANSITION).last().text
+    """The row stores a code (no prose); the customer's timeline renders it in their language."""
+    event = RepairEvent.objects.filter(repair=repair, kind=EventKind.TRANSITION).last()
+    assert event.text_code == "device_received" and event.text == ""
+    with translation.override(repair.language):
+        return event.display_text
 
 
 def test_an_english_repair_gets_english_timeline_and_messages_from_a_korean_desk(make_repair, desk):

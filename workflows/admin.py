@@ -29,6 +29,8 @@ from service_center.admin import (
     service_form_page,
 )
 from service_center.models import ServiceCenter
+from workflows import registry
+from workflows.choices import ActorKind, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
 from workflows.services import supply
 
@@ -42,16 +44,41 @@ def mask_status_token(text: str, token: str = "") -> str:
     return _STATUS_LINK.sub("/status/t/…", text)
 
 
-class RepairEventInline(ReadOnlyMixin, admin.TabularInline):
+class EventLabels:
+    """A timeline row's codes as words, in the admin's language."""
+
+    @admin.display(description=_("actor"))
+    def actor_shown(self, event):
+        if event.actor_kind == ActorKind.STAFF:
+            return event.actor_name
+        return ActorKind(event.actor_kind).label if event.actor_kind in ActorKind.values else ""
+
+    @admin.display(description=_("transition"))
+    def transition_shown(self, event):
+        if event.transition == "intake":
+            return _("Repair taken in")
+        spec = registry.TRANSITIONS.get(event.transition)
+        return spec.label if spec else event.transition
+
+    @admin.display(description=_("from state"))
+    def from_shown(self, event):
+        return State(event.from_state).label if event.from_state in State.values else ""
+
+    @admin.display(description=_("to state"))
+    def to_shown(self, event):
+        return State(event.to_state).label if event.to_state in State.values else ""
+
+
+class RepairEventInline(EventLabels, ReadOnlyMixin, admin.TabularInline):
     model = RepairEvent
     extra = 0
     fields = (
         "at",
-        "actor_name",
+        "actor_shown",
         "kind",
-        "transition",
-        "from_state",
-        "to_state",
+        "transition_shown",
+        "from_shown",
+        "to_shown",
         "masked_text",
         "customer_visible",
     )
@@ -62,7 +89,7 @@ class RepairEventInline(ReadOnlyMixin, admin.TabularInline):
 
     @admin.display(description=_("text"))
     def masked_text(self, event):
-        return mask_status_token(event.text, event.repair.status_token)
+        return mask_status_token(event.display_text, event.repair.status_token)
 
 
 class PromiseInline(ReadOnlyMixin, admin.TabularInline):
@@ -78,9 +105,16 @@ class RepairAdmin(ReadOnlyMixin, CenterScopedAdmin):
     list_filter = ("state", "coverage", "center")
     search_fields = ("ticket_number", "customer__name", "reported_serial")
     list_select_related = ("customer", "technician")
-    exclude = ("status_token",)
+    exclude = ("status_token", "coverage_reason_code", "coverage_reason_params")
     secret_fields = ("status_token",)
     inlines = [PromiseInline, RepairEventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "coverage_reason_shown")
+
+    @admin.display(description=_("coverage reason"))
+    def coverage_reason_shown(self, repair):
+        return repair.coverage_reason  # in the admin's language
 
 
 @admin.register(Notification)
@@ -116,21 +150,21 @@ class NotificationAdmin(ReadOnlyMixin, CenterScopedAdmin):
 
 
 @admin.register(RepairEvent)
-class RepairEventAdmin(ReadOnlyMixin, CenterScopedAdmin):
+class RepairEventAdmin(EventLabels, ReadOnlyMixin, CenterScopedAdmin):
     center_lookup = "repair__center"
     center_field = ""
-    list_display = ("at", "repair", "kind", "actor_name", "masked_text", "customer_visible")
+    list_display = ("at", "repair", "kind", "actor_shown", "masked_text", "customer_visible")
     list_filter = ("kind", "customer_visible")
     list_select_related = ("repair",)
     search_fields = ("repair__ticket_number",)
     fields = (
         "repair",
         "at",
-        "actor_name",
+        "actor_shown",
         "kind",
-        "transition",
-        "from_state",
-        "to_state",
+        "transition_shown",
+        "from_shown",
+        "to_shown",
         "customer_visible",
         "masked_text",
     )
@@ -139,7 +173,7 @@ class RepairEventAdmin(ReadOnlyMixin, CenterScopedAdmin):
 
     @admin.display(description=_("text"))
     def masked_text(self, event):
-        return mask_status_token(event.text, event.repair.status_token)
+        return mask_status_token(event.display_text, event.repair.status_token)
 
 
 @admin.register(Promise)

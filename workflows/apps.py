@@ -1,13 +1,14 @@
 import logging
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
 
 class WorkflowsConfig(AppConfig):
     name = "workflows"
-    verbose_name = "Repairs"
+    verbose_name = _("Repairs")
 
     def ready(self) -> None:
         # Load WeasyPrint, the ticket fonts and stylesheet once at start-up (so the first ticket

@@ -3,16 +3,18 @@ from django.utils.translation import gettext_lazy as _
 
 
 class State(models.TextChoices):
+    """Labels in staff wording; the customer's wording is `workflows.timeline.state_label`."""
+
     RECEIVED = "received", _("Received")
     DIAGNOSING = "diagnosing", _("Being diagnosed")
-    AWAITING_APPROVAL = "awaiting_approval", _("Waiting for your approval")
+    AWAITING_APPROVAL = "awaiting_approval", _("Waiting for the customer's approval")
     AWAITING_PARTS = "awaiting_parts", _("Waiting for parts")
     READY_TO_REPAIR = "ready_to_repair", _("Ready to repair")
     IN_REPAIR = "in_repair", _("Being repaired")
     REPAIRED = "repaired", _("Repaired")
     DECLINED = "declined", _("Not repaired")
     READY_FOR_PICKUP = "ready_for_pickup", _("Ready for pickup")
-    SHIPPED = "shipped", _("Shipped to you")
+    SHIPPED = "shipped", _("Shipped")
     CLOSED = "closed", _("Closed")
     CANCELLED = "cancelled", _("Cancelled")
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from parts.models import ReservationStatus
-from workflows import gate, registry
+from workflows import gate, registry, texts
 from workflows.choices import (
     PRE_APPROVAL_STATES,
     ActorKind,
@@ -35,6 +35,7 @@ from workflows.choices import (
     State,
 )
 from workflows.roles import permission_for
+from workflows.texts import CoverageReason
 
 # States a repair reaches without being repaired when completed_at is still empty.
 UNREPAIRED_END_STATES = (
@@ -144,8 +145,12 @@ class Repair(ConcurrentTransitionMixin, models.Model):
         default=Coverage.UNDETERMINED,
         verbose_name=_("coverage"),
     )
-    coverage_reason = models.CharField(
-        max_length=300, blank=True, verbose_name=_("coverage reason")
+    # How coverage was decided, as a code and its facts (workflows/texts.py renders it).
+    coverage_reason_code = models.CharField(
+        max_length=20, choices=CoverageReason.choices, blank=True, verbose_name=_("coverage reason")
+    )
+    coverage_reason_params = models.JSONField(
+        default=dict, blank=True, verbose_name=_("coverage reason facts")
     )
 
     findings = models.TextField(max_length=4000, blank=True, verbose_name=_("findings"))
@@ -216,6 +221,14 @@ class Repair(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.ticket_number
+
+    @property
+    def coverage_reason(self) -> str:
+        """How coverage was decided, in the active language."""
+        return texts.coverage_reason_text(self.coverage_reason_code, self.coverage_reason_params)
+
+    def set_coverage_reason(self, code: str, **params: str) -> None:
+        self.coverage_reason_code, self.coverage_reason_params = code, params
 
     # --- derived facts (pure; reservations are prefetched by selectors and services) -----------
 
@@ -394,7 +407,10 @@ class RepairEvent(models.Model):
     from_state = models.CharField(max_length=20, blank=True, verbose_name=_("from state"))
     to_state = models.CharField(max_length=20, blank=True, verbose_name=_("to state"))
     customer_visible = models.BooleanField(default=False, verbose_name=_("customer sees it"))
-    text = models.TextField(max_length=4000, blank=True, verbose_name=_("text"))
+    text = models.TextField(max_length=4000, blank=True, verbose_name=_("text"))  # typed by people
+    # What the system says, as a code and its params (workflows/texts.py renders it).
+    text_code = models.CharField(max_length=30, blank=True, verbose_name=_("text code"))
+    text_params = models.JSONField(default=dict, blank=True, verbose_name=_("text params"))
     data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
 
     class Meta:
@@ -404,7 +420,12 @@ class RepairEvent(models.Model):
         indexes = [models.Index(fields=["repair", "at", "id"], name="event_repair_at")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.transition}"
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+    @property
+    def display_text(self) -> str:
+        """The row's line in the active language, then what a person typed."""
+        return texts.event_text(self)
 
 
 class Promise(models.Model):
@@ -444,7 +465,7 @@ class Promise(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} by {self.due_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} {timezone.localtime(self.due_at):%Y-%m-%d %H:%M}"
 
     @property
     def is_overdue(self) -> bool:
@@ -492,7 +513,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} -> {self.recipient} ({self.status})"
+        return f"{self.get_kind_display()} → {self.recipient} ({self.get_status_display()})"
 
 
 class Payment(models.Model):

@@ -12,8 +12,10 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from parts.models import ReservationStatus
+from workflows import texts
 from workflows.choices import (
     COURIER_REQUEST_STATES,
     Coverage,
@@ -24,11 +26,17 @@ from workflows.choices import (
     State,
 )
 
+# The states as the customer reads them (State's own labels are the staff's wording).
+CUSTOMER_STATE_LABELS = {
+    State.AWAITING_APPROVAL: gettext_lazy("Waiting for your approval"),
+    State.SHIPPED: gettext_lazy("Shipped to you"),
+}
+
 
 def state_label(state: str) -> str:
-    """The state in plain words (translated)."""
+    """The state in plain words for the customer (translated)."""
     try:
-        return str(State(state).label)
+        return str(CUSTOMER_STATE_LABELS.get(state) or State(state).label)
     except ValueError:
         return state
 
@@ -103,6 +111,8 @@ def event_label(event: Any) -> str:
             "coverage": _choice_label(Coverage, data.get("to")),
             "reason": data.get("reason", ""),
         }
+    if kind == EventKind.NOTE and not event.text and getattr(event, "text_code", ""):
+        return texts.event_text(event)
     if kind == EventKind.NOTE:
         return event.text
     if kind == EventKind.PROMISE:

@@ -93,7 +93,7 @@ class EventSerializer(serializers.Serializer):
     actor_kind = serializers.CharField()
     actor_name = serializers.CharField()
     customer_visible = serializers.BooleanField()
-    text = serializers.CharField()
+    text = serializers.CharField(source="display_text")  # in the request's language
     data = serializers.JSONField()
     label = serializers.SerializerMethodField()
 
@@ -125,7 +125,7 @@ class RepairDetailSerializer(RepairListItemSerializer):
     """Everything staff of the repair's own center see (the status token included)."""
 
     center = CenterBriefSerializer()
-    coverage_reason = serializers.CharField()
+    coverage_reason = serializers.CharField()  # rendered in the request's language, as labels
     customer = RepairCustomerSerializer()
     device = RepairDeviceSerializer(allow_null=True)
     reported_serial = serializers.CharField()

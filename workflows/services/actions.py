@@ -9,9 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.utils import timezone
-from django.utils.translation import gettext as _
-
 from core.errors import (
     NotFound,
     TransitionBlocked,
@@ -72,7 +69,9 @@ def repair_record_promise(
         r,
         actor,
         EventKind.PROMISE,
-        text=f"{PromiseKind(kind).label}: {timezone.localtime(due_at):%Y-%m-%d %H:%M} {note}",
+        code="promise_made",
+        params={"kind": kind, "due": due_at.isoformat()},
+        text=note,
         data={"promise": promise.pk, "kind": kind, "due_at": due_at.isoformat()},
         customer_visible=kind != PromiseKind.CALLBACK,
     )
@@ -114,7 +113,7 @@ def repair_request_courier_return(
         r,
         actor,
         EventKind.COURIER_REQUEST,
-        text=_("Courier return requested."),
+        code="courier_requested",
         data={"recipient_name": recipient_name},
         customer_visible=True,
     )

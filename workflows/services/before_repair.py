@@ -8,8 +8,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from core.errors import TransitionBlocked, ValidationFailed
+from core.errors import Message, TransitionBlocked, ValidationFailed
 from core.roles import TECH, as_actor, same_center, user_roles
 from core.validation import (
     MAX_AMOUNT,
@@ -48,6 +49,7 @@ from workflows.services.core import (
     won,
 )
 from workflows.services.supply import give_up
+from workflows.texts import CoverageReason
 
 # --- assign ------------------------------------------------------------------------------------
 
@@ -65,7 +67,8 @@ def repair_assign(*, repair: Repair | int, actor: Any, technician: Any) -> Repai
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Technician %(name)s owns this repair.") % {"name": staff_name(tech)},
+            code="technician_assigned",
+            params={"name": staff_name(tech)},
             data={"technician": tech.get_username(), "technician_name": staff_name(tech)},
         )
     return r
@@ -141,7 +144,9 @@ def _clean_parts(repair: Repair, parts: Any) -> list[tuple[Part, int]]:
     }
     missing = sorted(set(wanted) - set(found))
     if missing:
-        raise ValidationFailed({"parts": [f"Unknown part: {', '.join(missing)}."]})
+        raise ValidationFailed(
+            {"parts": [Message(gettext_noop("Unknown part: %(parts)s."), parts=", ".join(missing))]}
+        )
     if repair.product_model_id:
         wrong = [
             n
@@ -149,7 +154,16 @@ def _clean_parts(repair: Repair, parts: Any) -> list[tuple[Part, int]]:
             if repair.product_model_id not in {m.pk for m in p.compatible_models.all()}
         ]
         if wrong:
-            raise ValidationFailed({"parts": [f"Not for this model: {', '.join(sorted(wrong))}."]})
+            raise ValidationFailed(
+                {
+                    "parts": [
+                        Message(
+                            gettext_noop("Not for this model: %(parts)s."),
+                            parts=", ".join(sorted(wrong)),
+                        )
+                    ]
+                }
+            )
     return [(found[n], q) for n, q in sorted(wanted.items())]
 
 
@@ -217,7 +231,8 @@ def repair_set_coverage(*, repair: Repair | int, actor: Any, coverage: Any, reas
     r = lock_for(repair, "set_coverage", actor)
     _check_coverage_change(r, value)
     before = r.coverage
-    r.coverage, r.coverage_reason = value, why
+    r.coverage = value
+    r.set_coverage_reason(CoverageReason.STAFF, text=why)
     if value != Coverage.WARRANTY and r.quote_approved_at is not None:
         r.quote_approved_at = None  # the customer agreed to other terms
     r.invited_at = None  # any invitation made on the old terms no longer holds
@@ -235,6 +250,7 @@ def repair_set_coverage(*, repair: Repair | int, actor: Any, coverage: Any, reas
 
 def _check_coverage_change(repair: Repair, value: str) -> None:
     if repair.coverage == value:
+        # Each value's sentence is in the catalogue (service_center.views.DOMAIN_MESSAGES).
         raise ValidationFailed({"coverage": [f"Coverage is already {value}."]})
     if value != Coverage.WARRANTY and repair.state in WORK_STARTED_STATES:
         # Charging for work the customer never agreed to pay for is exactly what we prevent.
@@ -273,7 +289,9 @@ def repair_record_deposit(
         return r
     due = max(r.deposit_required - r.deposit_paid, 0)
     if paid < due:
-        raise ValidationFailed({"amount": [f"The deposit due is {due:,} won."]})
+        raise ValidationFailed(
+            {"amount": [Message(gettext_noop("The deposit due is %(due)s won."), due=f"{due:,}")]}
+        )
     if gate.state_allows(r, "record_deposit"):
         payments.check_payable(r, paid, "amount")
     row = payments.ledger_write(
@@ -283,7 +301,8 @@ def repair_record_deposit(
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Deposit of %(amount)s received.") % {"amount": won(paid)},
+            code="deposit_received",
+            params={"amount": paid},
             data={
                 "amount": paid,
                 "payment": "deposit",
@@ -305,7 +324,8 @@ def repair_approve(*, repair: Repair | int, actor: Any) -> Repair:
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Quote of %(total)s approved.") % {"total": won(r.amount_due)},
+            code="quote_approved",
+            params={"total": r.amount_due},
             data={"total": r.amount_due, "approved_by": r.quote_approved_by},
         )
     return r
@@ -335,7 +355,8 @@ def repair_invite_for_repair(*, repair: Repair | int, actor: Any, ready_by: Any 
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Customer invited in; price %(price)s.") % {"price": won(r.promised_price)},
+            code="customer_invited",
+            params={"price": r.promised_price},
             data={"promised_price": r.promised_price, "ready_by": r.promised_ready_by.isoformat()},
         )
         Promise.objects.create(

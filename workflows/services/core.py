@@ -25,8 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
-from django.utils import timezone, translation
-from django.utils.functional import Promise as StrPromise
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
@@ -40,7 +39,7 @@ from core.errors import (
 from core.roles import SYSTEM_ACTOR, as_actor
 from parts.models import Reservation
 from workflows import gate, notify, public_cache, registry
-from workflows.choices import ActorKind, EventKind, PromiseKind, State
+from workflows.choices import ActorKind, EventKind, State
 from workflows.models import Notification, Promise, Repair, RepairEvent
 from workflows.roles import actor_may
 
@@ -159,13 +158,12 @@ def move(repair: Repair, name: str, actor: Any) -> Moved:
     return Moved(repair, name, previous, actor)
 
 
-def plain_transition(repair: Repair | int, name: str, actor: Any, *, text: StrPromise) -> Repair:
-    """A transition with no input and no other rows: lock, gate, move, one event whose `text`
-    (a lazy translation) is rendered in the repair's language. Call inside `atomic_service`."""
+def plain_transition(repair: Repair | int, name: str, actor: Any, *, code: str) -> Repair:
+    """A transition with no input and no other rows: lock, gate, move, one event whose line is
+    `code` of workflows.texts (rendered when shown). Call inside `atomic_service`."""
     r = lock_for(repair, name, actor)
     moved = move(r, name, actor)
-    with translation.override(r.language):
-        record_transition(moved, text=str(text))
+    record_transition(moved, code=code)
     return r
 
 
@@ -178,6 +176,8 @@ def record_event(
     kind: str,
     *,
     text: str = "",
+    code: str = "",
+    params: dict | None = None,
     data: dict | None = None,
     customer_visible: bool = False,
     moved: Moved | None = None,
@@ -199,6 +199,8 @@ def record_event(
         to_state=repair.state if moved else "",
         customer_visible=customer_visible,
         text=text,
+        text_code=code,
+        text_params=params or {},
         data=data or {},
     )
 
@@ -206,17 +208,22 @@ def record_event(
 def record_transition(
     moved: Moved,
     *,
-    text: str,
+    text: str = "",
+    code: str = "",
+    params: dict | None = None,
     data: dict | None = None,
     customer_visible: bool = True,
     kind: str = EventKind.TRANSITION,
 ) -> RepairEvent:
-    """The timeline row of a transition: who moved the repair, from where to its state now."""
+    """The timeline row of a transition: who moved the repair, from where to its state now.
+    `text` is what a person typed; `code` and `params` what the system says (workflows.texts)."""
     return record_event(
         moved.repair,
         moved.actor,
         kind,
         text=text,
+        code=code,
+        params=params,
         data=data,
         customer_visible=customer_visible,
         moved=moved,
@@ -237,7 +244,8 @@ def queue_message(repair: Repair, kind: str, body: str) -> Notification:
         repair,
         SYSTEM_ACTOR,
         EventKind.NOTIFICATION,
-        text=body[:4000],
+        code="message_sent",
+        params={"kind": kind},
         data={"notification": kind, "channel": notification.channel},
         customer_visible=True,
     )
@@ -282,6 +290,7 @@ def mark_fulfilled(promises: list[Promise], repair: Repair, actor: Any) -> None:
             repair,
             actor,
             EventKind.PROMISE_FULFILLED,
-            text=str(PromiseKind(p.kind).label),
+            code="promise_kept",
+            params={"kind": p.kind},
             data={"promise": p.pk, "kind": p.kind},
         )

@@ -8,9 +8,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import (
     Conflict,
+    Message,
     PermissionDenied,
     ValidationFailed,
 )
@@ -46,19 +48,21 @@ from workflows.services.core import (
     record_transition,
     status_link,
 )
+from workflows.texts import CoverageReason
 
 # --- intake ----------------------------------------------------------------------------------
 
 
-def coverage_from_serial(lookup: SerialLookup | None) -> tuple[str, str]:
+def coverage_from_serial(lookup: SerialLookup | None) -> tuple[str, str, dict[str, str]]:
+    """(coverage, reason code, reason params): the reason is rendered when shown."""
     if lookup is None or lookup.device is None:
-        return Coverage.UNDETERMINED, "Serial unknown — coverage to be confirmed."
-    until = f"{lookup.until:%Y-%m-%d}"
+        return Coverage.UNDETERMINED, CoverageReason.SERIAL_UNKNOWN, {}
+    facts = {"serial": lookup.serial_number}
     if lookup.status == WarrantyStatus.IN_WARRANTY:
-        return Coverage.WARRANTY, f"Serial {lookup.serial_number}: in warranty until {until}."
+        return Coverage.WARRANTY, CoverageReason.IN_WARRANTY, {**facts, "date": f"{lookup.until}"}
     if lookup.status == WarrantyStatus.EXPIRED:
-        return Coverage.PAID, f"Serial {lookup.serial_number}: warranty ended {until}."
-    return Coverage.PAID, f"Serial {lookup.serial_number}: parallel import, no warranty."
+        return Coverage.PAID, CoverageReason.WARRANTY_ENDED, {**facts, "date": f"{lookup.until}"}
+    return Coverage.PAID, CoverageReason.PARALLEL_IMPORT, facts
 
 
 def customer_find_or_create(*, center: ServiceCenter, data: Any) -> Customer:
@@ -164,7 +168,7 @@ def _repair_create(
     """The new repair row (a courier return goes to the customer unless told otherwise); an
     owner-less device of a known serial becomes the customer's."""
     courier = fields["return_method"] == ReturnMethod.COURIER
-    coverage, reason = coverage_from_serial(lookup)
+    coverage, reason, facts = coverage_from_serial(lookup)
     if lookup and lookup.device and lookup.device.owner_id is None:
         Device.objects.filter(pk=lookup.device.pk, owner__isnull=True).update(owner=person)
     return Repair.objects.create(
@@ -177,7 +181,8 @@ def _repair_create(
         courier_address=courier_address or (person.address if courier else ""),
         courier_recipient=person.name if courier else "",
         coverage=coverage,
-        coverage_reason=reason,
+        coverage_reason_code=reason,
+        coverage_reason_params=facts,
         created_by=actor.user,
         **fields,
     )
@@ -190,7 +195,8 @@ def _record_intake(repair: Repair, actor: Actor) -> None:
         text=repair.symptom,
         data={
             "coverage": repair.coverage,
-            "coverage_reason": repair.coverage_reason,
+            "coverage_reason": repair.coverage_reason_code,
+            "coverage_reason_params": repair.coverage_reason_params,
             "channel": repair.intake_channel,
         },
     )
@@ -223,7 +229,9 @@ def _intake_model(lookup: SerialLookup | None, product_model: Any) -> ProductMod
     code = clean_text(product_model, field="product_model", max_length=40, required=True)
     model = ProductModel.objects.filter(code=code).first()
     if model is None:
-        raise ValidationFailed({"product_model": [f"No product model {code}."]})
+        raise ValidationFailed(
+            {"product_model": [Message(gettext_noop("No product model %(code)s."), code=code)]}
+        )
     return model
 
 

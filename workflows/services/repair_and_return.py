@@ -6,14 +6,14 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
+from core.errors import Message
 from core.validation import clean_amount, clean_text
 from parts import services as parts_services
 from service_center.selectors import SerialLookup, serial_lookup
 from workflows import gate
 from workflows.choices import (
-    Coverage,
     EventKind,
     NotificationKind,
     PaymentKind,
@@ -52,7 +52,7 @@ def repair_check_in_device(
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Device received at the counter."),
+            code="device_received",
             data={"serial_number": r.checked_in_serial, **notes},
         )
         if "mismatch" in notes:
@@ -60,7 +60,8 @@ def repair_check_in_device(
                 r,
                 actor,
                 EventKind.SERIAL_MISMATCH,
-                text=_mismatch_text(r, **notes["mismatch"]),
+                code="serial_mismatch",
+                params=_mismatch_params(r, **notes["mismatch"]),
                 data=notes["mismatch"],
             )
     return r
@@ -82,18 +83,15 @@ def _take_counter_serial(repair: Repair, lookup: SerialLookup | None) -> dict[st
     return notes
 
 
-def _mismatch_text(repair: Repair, *, recorded: str, at_counter: str) -> str:
-    return _(
-        "Serial at the counter %(found)s differs from the record %(recorded)s. "
-        "Coverage stays “%(coverage)s” until a manager decides."
-    ) % {"found": at_counter, "recorded": recorded, "coverage": Coverage(repair.coverage).label}
+def _mismatch_params(repair: Repair, *, recorded: str, at_counter: str) -> dict[str, str]:
+    return {"found": at_counter, "recorded": recorded, "coverage": repair.coverage}
 
 
 @atomic_service
 def repair_start(*, repair: Repair | int, actor: Any) -> Repair:
     """ready_to_repair -> in_repair. Locks the repair; raises TransitionBlocked unless the
     readiness gate holds and the device is here."""
-    return plain_transition(repair, "start_repair", actor, text=gettext_lazy("Repair started."))
+    return plain_transition(repair, "start_repair", actor, code="repair_started")
 
 
 @atomic_service
@@ -105,7 +103,7 @@ def repair_complete(*, repair: Repair | int, actor: Any, work_notes: Any = "") -
     r.work_notes = notes
     moved = move(r, "complete", actor)
     with translation.override(r.language):
-        record_transition(moved, text=_("Repair completed."), data={"work_notes": notes})
+        record_transition(moved, code="repair_completed", data={"work_notes": notes})
         parts_services.reservations_consume(repair=r)
         fulfil_open_promises(r, PromiseKind.READY_BY, actor)
     return r
@@ -131,7 +129,7 @@ def repair_notify_ready_for_pickup(*, repair: Repair | int, actor: Any) -> Repai
     with translation.override(r.language):
         record_transition(
             moved,
-            text=_("Ready for pickup."),
+            code="ready_for_pickup",
             data={"balance_due": r.balance_due},
         )
         body = _("%(head)s: your device is ready for pickup. Amount to pay: %(amount)s.") % {
@@ -154,7 +152,8 @@ def repair_ship(*, repair: Repair | int, actor: Any, carrier: Any, tracking_numb
     with translation.override(r.language):
         record_transition(
             moved,
-            text=f"{carrier_} {tracking}",
+            code="shipped",
+            params={"carrier": carrier_, "tracking": tracking},
             data={"carrier": carrier_, "tracking_number": tracking},
         )
         body = _("%(head)s: shipped with %(carrier)s, tracking number %(tracking)s.") % {
@@ -188,7 +187,14 @@ def repair_hand_over(
     # is a 409 (wrong state), not a 400 about a balance that the first click settled.
     if paid > r.balance_due and gate.state_allows(r, "hand_over"):
         raise payments.Overpayment(
-            {"amount_paid": [f"Only {r.balance_due:,} won is due; take no more than that."]}
+            {
+                "amount_paid": [
+                    Message(
+                        gettext_noop("Only %(due)s won is due; take no more than that."),
+                        due=f"{r.balance_due:,}",
+                    )
+                ]
+            }
         )
     row = None
     if paid:
@@ -202,14 +208,14 @@ def repair_hand_over(
     if key:
         data["request_key"] = key
     with translation.override(r.language):
-        record_transition(moved, text=_("Handed over to the customer."), data=data)
+        record_transition(moved, code="handed_over", data=data)
     return r
 
 
 @atomic_service
 def repair_confirm_delivery(*, repair: Repair | int, actor: Any) -> Repair:
     """shipped -> closed. Locks the repair."""
-    return plain_transition(repair, "confirm_delivery", actor, text=gettext_lazy("Delivered."))
+    return plain_transition(repair, "confirm_delivery", actor, code="delivered")
 
 
 @atomic_service

@@ -15,8 +15,6 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core.roles import SYSTEM_ACTOR
 from parts import services as parts_services
@@ -138,7 +136,8 @@ def repair_parts_reserved(*, repair_id: int, reservations: list[Reservation]) ->
         repair,
         SYSTEM_ACTOR,
         EventKind.PARTS,
-        text=_("Parts arrived and were put aside: %(parts)s.") % {"parts": parts},
+        code="parts_put_aside",
+        params={"parts": parts},
         data={"reserved": [x.pk for x in reservations]},
         customer_visible=True,
     )
@@ -154,9 +153,7 @@ def repair_parts_reserved(*, repair_id: int, reservations: list[Reservation]) ->
 def repair_parts_arrived(*, repair: Repair | int, actor: Any = SYSTEM_ACTOR) -> Repair:
     """awaiting_parts -> ready_to_repair, run by the system when every reservation is reserved.
     Locks the repair; raises TransitionBlocked while a reservation waits."""
-    return plain_transition(
-        repair, "parts_arrived", actor, text=gettext_lazy("All parts are here.")
-    )
+    return plain_transition(repair, "parts_arrived", actor, code="all_parts_here")
 
 
 def repair_part_eta_known(*, repair_id: int, eta: dt.date) -> None:
@@ -166,12 +163,13 @@ def repair_part_eta_known(*, repair_id: int, eta: dt.date) -> None:
     if repair.state not in OPEN_STATES:
         return
     due = timezone.make_aware(dt.datetime.combine(eta, dt.time(18, 0)))
-    Promise.objects.create(repair=repair, kind=PromiseKind.PART_ETA, due_at=due, note="warehouse")
+    Promise.objects.create(repair=repair, kind=PromiseKind.PART_ETA, due_at=due, note="")
     record_event(
         repair,
         SYSTEM_ACTOR,
         EventKind.PARTS,
-        text=_("The part has left the central warehouse; expected %(eta)s.") % {"eta": f"{eta}"},
+        code="part_shipped",
+        params={"eta": f"{eta}"},
         data={"eta": eta.isoformat()},
         customer_visible=True,
     )

@@ -8,7 +8,6 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core.pages import (
     render_staff,
@@ -26,15 +25,10 @@ from workflows.choices import (
 from workflows.models import Repair
 from workflows.roles import actor_may
 
-# The states as staff say them (State labels are written for the customer).
-STAFF_STATE_LABELS = {
-    State.AWAITING_APPROVAL: gettext_lazy("Waiting for the customer's approval"),
-    State.SHIPPED: gettext_lazy("Shipped"),
-}
-
 
 def staff_state_label(state: str) -> str:
-    return str(STAFF_STATE_LABELS.get(state) or State(state).label)
+    """The state as staff say it: State's own label (the customer's is timeline.state_label)."""
+    return str(State(state).label)
 
 
 @dataclass
@@ -120,6 +114,7 @@ def _label_events(events: list[Any]) -> list[Any]:
         e.actor_label = e.actor_name if e.actor_kind == "staff" else ActorKind(e.actor_kind).label
         e.from_label = State(e.from_state).label if e.from_state in State.values else ""
         e.to_label = State(e.to_state).label if e.to_state in State.values else ""
+        e.line = e.display_text  # in the staff's language
     return events
 
 
@@ -150,8 +145,7 @@ def _repair_context(
         "available": sorted((a for a in actions if a.enabled), key=lambda a: a.danger),
         "inputless": {n for n in registry.STAFF_TRANSITIONS if registry.TRANSITIONS[n].inputless},
         "state_label": staff_state_label(repair.state),
-        # Intake writes a fixed English reason when the serial is unknown; show it translated.
-        "coverage_reason": _(repair.coverage_reason) if repair.coverage_reason else "",
+        "coverage_reason": repair.coverage_reason,  # rendered in the staff's language
         "blocked": [a for a in actions if not a.enabled and not a.only_wrong_state],
         "later": [a for a in actions if not a.enabled and a.only_wrong_state],
         "readiness": gate.readiness_blockers(repair),

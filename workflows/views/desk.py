@@ -144,7 +144,7 @@ def lookup_serial(request: HttpRequest) -> JsonResponse:
             }
         )
     device = found.device
-    coverage, _reason = s.coverage_from_serial(found)
+    coverage, _code, _facts = s.coverage_from_serial(found)
     return JsonResponse(
         {
             "ok": True,

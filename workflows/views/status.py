@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -136,12 +138,22 @@ def _status_context(repair: Repair, **extra: Any) -> dict[str, Any]:
     }
 
 
+def page_language(request: HttpRequest, repair: Repair) -> str:
+    """The repair's language, unless the visitor chose one with the page's language switch."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    known = dict(settings.LANGUAGES)
+    if chosen in known:
+        return chosen
+    return repair.language if repair.language in known else settings.LANGUAGE_CODE
+
+
 @require_GET
 def status_page(request: HttpRequest, token: str) -> HttpResponse:
     found = _find_by_token(request, token)
     if isinstance(found, HttpResponse):
         return found
-    return _status_render(request, "status/repair.html", _status_context(found))
+    with translation.override(page_language(request, found)):
+        return _status_render(request, "status/repair.html", _status_context(found))
 
 
 def _status_write(request: HttpRequest, token: str, kind: str, write) -> HttpResponse:
@@ -152,16 +164,18 @@ def _status_write(request: HttpRequest, token: str, kind: str, write) -> HttpRes
         write(found)
     except DomainError as exc:
         repair = public.selectors.repair_for_public(repair_id=found.pk)
-        context = _status_context(
-            repair, errors=error_messages(exc), failed=kind, values=request.POST.dict()
-        )
-        return _status_render(request, "status/repair.html", context, status=status_for(exc))
-    done = {
-        "approve": _("Thank you: you approved the quote. We go ahead with the repair."),
-        "decline": _("You declined the quote. We will return the device without repairing it."),
-        "courier": _("Thank you: we will send the device back by courier to this address."),
-    }
-    messages.success(request, done[kind])
+        with translation.override(page_language(request, repair)):
+            context = _status_context(
+                repair, errors=error_messages(exc), failed=kind, values=request.POST.dict()
+            )
+            return _status_render(request, "status/repair.html", context, status=status_for(exc))
+    with translation.override(page_language(request, found)):
+        done = {
+            "approve": _("Thank you: you approved the quote. We go ahead with the repair."),
+            "decline": _("You declined the quote. We will return the device without repairing it."),
+            "courier": _("Thank you: we will send the device back by courier to this address."),
+        }
+        messages.success(request, done[kind])
     return _no_store(redirect("status-token", token))
 
 
