@@ -85,6 +85,11 @@ class ValidationFailed(DomainError):
         super().__init__(detail or str(first), errors=errors)
 
 
+def invalid(field: str, msgid: str, **params: Any) -> ValidationFailed:
+    """One field's error as a Message: `raise invalid("parts", gettext_noop("..."), n=3)`."""
+    return ValidationFailed({field: [Message(msgid, **params)]})
+
+
 class NotFound(DomainError):
     code = "not_found"
     status = 404

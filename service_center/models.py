@@ -71,15 +71,6 @@ class StaffProfile(models.Model):
         return self.display_name or self.user.get_username()
 
 
-def staff_name(user) -> str:
-    if user is None:
-        return ""
-    profile = getattr(user, "staff_profile", None)
-    if profile is not None and profile.display_name:
-        return profile.display_name
-    return user.get_full_name() or user.get_username()
-
-
 class Customer(models.Model):
     # Never a national ID: customers are found by phone and by ticket number + last 4 digits.
     center = models.ForeignKey(

@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_noop
 
-from core.errors import Message, NotFound, ValidationFailed
+from core.errors import Message, NotFound, ValidationFailed, invalid
 from core.validation import clean_choice, clean_date, clean_text
 from service_center.models import (
     Channel,
@@ -191,9 +191,7 @@ def device_register(
         code = clean_text(product_model, field="product_model", max_length=40, required=True)
         model = ProductModel.objects.filter(code=code).first()
         if model is None:
-            raise ValidationFailed(
-                {"product_model": [Message(gettext_noop("No product model %(code)s."), code=code)]}
-            )
+            raise invalid("product_model", gettext_noop("No product model %(code)s."), code=code)
     bought = clean_date(purchase_date, field="purchase_date", required=True)
     if bought > dt.date.today() + dt.timedelta(days=1):
         raise ValidationFailed({"purchase_date": ["The purchase date is in the future."]})
@@ -208,12 +206,8 @@ def device_register(
                 owner=owner,
             )
     except IntegrityError:
-        raise ValidationFailed(
-            {
-                "serial_number": [
-                    Message(gettext_noop("Serial %(serial)s is already registered."), serial=serial)
-                ]
-            }
+        raise invalid(
+            "serial_number", gettext_noop("Serial %(serial)s is already registered."), serial=serial
         ) from None
 
 

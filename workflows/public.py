@@ -25,7 +25,7 @@ from django.utils import translation
 
 from core import compat, net
 from core.errors import DomainError, NotFound, ValidationFailed
-from service_center.models import staff_name
+from core.roles import staff_name
 from workflows import gate, public_cache, selectors, timeline
 from workflows.choices import COURIER_REQUEST_STATES, State
 from workflows.models import Repair

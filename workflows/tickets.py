@@ -31,7 +31,8 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from core.compat import crop_last_page, fontconfig_family_names, harfbuzz_subsetting_available
-from service_center.models import mask_phone, staff_name
+from core.roles import staff_name
+from service_center.models import mask_phone
 from workflows.choices import Coverage, IntakeChannel, PromiseKind, ReturnMethod
 from workflows.models import Repair
 from workflows.services import status_link
@@ -292,13 +293,34 @@ def ticket_language(repair: Repair) -> str:
     )
 
 
-def ticket_context(repair: Repair, *, variant: str = "a4") -> dict[str, Any]:
-    """Everything the template prints, as display strings in the active language (the caller
-    activates the repair's language: `render_claim_ticket` does)."""
+def _device_lines(repair: Repair) -> dict[str, str]:
+    """The model, the serial (registered or as reported) and the warranty end."""
     device = repair.device
     model = repair.product_model or (device.product_model if device else None)
     serial = device.serial_number if device else repair.checked_in_serial or repair.reported_serial
+    return {
+        "model": f"{model.name} ({model.code})"
+        if model
+        else pgettext("claim ticket", "to be confirmed"),
+        "serial": serial if device else "",
+        "reported_serial": serial,
+        "warranty_until": _when(device.warranty_until, time=False) if device else "",
+    }
+
+
+def _courier_lines(repair: Repair) -> dict[str, Any]:
     courier = repair.return_method == ReturnMethod.COURIER
+    return {
+        "courier": courier,
+        "courier_recipient": repair.courier_recipient if courier else "",
+        "courier_address": repair.courier_address if courier else "",
+        "courier_phone": mask_phone(repair.courier_phone) if courier else "",
+    }
+
+
+def ticket_context(repair: Repair, *, variant: str = "a4") -> dict[str, Any]:
+    """Everything the template prints, as display strings in the active language (the caller
+    activates the repair's language: `render_claim_ticket` does)."""
     return {
         "lang": translation.get_language(),
         "variant": variant,
@@ -317,12 +339,7 @@ def ticket_context(repair: Repair, *, variant: str = "a4") -> dict[str, Any]:
         "technician": staff_name(repair.technician),
         "customer_name": repair.customer.name,
         "customer_phone": mask_phone(repair.customer.phone),
-        "model": f"{model.name} ({model.code})"
-        if model
-        else pgettext("claim ticket", "to be confirmed"),
-        "serial": serial if device else "",
-        "reported_serial": serial,
-        "warranty_until": _when(device.warranty_until, time=False) if device else "",
+        **_device_lines(repair),
         "symptom": repair.symptom,
         "accessories": repair.accessories or pgettext("claim ticket", "None"),
         "coverage": _coverage(repair.coverage),
@@ -330,10 +347,7 @@ def ticket_context(repair: Repair, *, variant: str = "a4") -> dict[str, Any]:
         "quote": _quote(repair),
         "promises": _promises(repair),
         "return_method": _return_method(repair.return_method),
-        "courier": courier,
-        "courier_recipient": repair.courier_recipient if courier else "",
-        "courier_address": repair.courier_address if courier else "",
-        "courier_phone": mask_phone(repair.courier_phone) if courier else "",
+        **_courier_lines(repair),
         "printed_at": _when(timezone.now()),
     }
 

@@ -48,19 +48,6 @@ def _choice_label(choices: Any, value: Any) -> str:
         return str(value or "")
 
 
-def _when(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, dt.datetime):
-        if timezone.is_naive(value):
-            value = timezone.make_aware(value)
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
-    return str(value or "")
-
-
 def _transition_label(event: Any) -> str:
     data = event.data or {}
     name = event.transition
@@ -118,7 +105,7 @@ def event_label(event: Any) -> str:
     if kind == EventKind.PROMISE:
         return _("Promised: %(kind)s by %(due)s.") % {
             "kind": _choice_label(PromiseKind, data.get("kind")),
-            "due": _when(data.get("due_at")),
+            "due": texts.when(data.get("due_at")),
         }
     if kind == EventKind.NOTIFICATION:
         return _("We sent you a message: %(kind)s.") % {

@@ -6,11 +6,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import BlockerSerializer
+from core.roles import staff_name
 from service_center.api import (
     PastRepairSerializer,
     ProductModelBriefSerializer,
 )
-from service_center.models import staff_name
 from workflows import gate, services, timeline
 from workflows.choices import IntakeChannel, ReturnMethod
 from workflows.inputs import CourierReturnInSerializer

@@ -10,8 +10,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from core.errors import Message, TransitionBlocked, ValidationFailed
-from core.roles import TECH, as_actor, same_center, user_roles
+from core.errors import Message, TransitionBlocked, ValidationFailed, invalid
+from core.roles import TECH, as_actor, same_center, staff_name, user_roles
 from core.validation import (
     MAX_AMOUNT,
     clean_amount,
@@ -21,7 +21,6 @@ from core.validation import (
 )
 from parts import services as parts_services
 from parts.models import Part, ReservationStatus
-from service_center.models import staff_name
 from workflows import gate
 from workflows.choices import (
     ActorKind,
@@ -144,9 +143,7 @@ def _clean_parts(repair: Repair, parts: Any) -> list[tuple[Part, int]]:
     }
     missing = sorted(set(wanted) - set(found))
     if missing:
-        raise ValidationFailed(
-            {"parts": [Message(gettext_noop("Unknown part: %(parts)s."), parts=", ".join(missing))]}
-        )
+        raise invalid("parts", gettext_noop("Unknown part: %(parts)s."), parts=", ".join(missing))
     if repair.product_model_id:
         wrong = [
             n
@@ -154,15 +151,10 @@ def _clean_parts(repair: Repair, parts: Any) -> list[tuple[Part, int]]:
             if repair.product_model_id not in {m.pk for m in p.compatible_models.all()}
         ]
         if wrong:
-            raise ValidationFailed(
-                {
-                    "parts": [
-                        Message(
-                            gettext_noop("Not for this model: %(parts)s."),
-                            parts=", ".join(sorted(wrong)),
-                        )
-                    ]
-                }
+            raise invalid(
+                "parts",
+                gettext_noop("Not for this model: %(parts)s."),
+                parts=", ".join(sorted(wrong)),
             )
     return [(found[n], q) for n, q in sorted(wanted.items())]
 

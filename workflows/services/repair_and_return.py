@@ -186,27 +186,19 @@ def repair_hand_over(
     # Only judge the amount where a hand-over may happen: a second click on a closed repair
     # is a 409 (wrong state), not a 400 about a balance that the first click settled.
     if paid > r.balance_due and gate.state_allows(r, "hand_over"):
-        raise payments.Overpayment(
-            {
-                "amount_paid": [
-                    Message(
-                        gettext_noop("Only %(due)s won is due; take no more than that."),
-                        due=f"{r.balance_due:,}",
-                    )
-                ]
-            }
+        due = Message(
+            gettext_noop("Only %(due)s won is due; take no more than that."),
+            due=f"{r.balance_due:,}",
         )
-    row = None
+        raise payments.Overpayment({"amount_paid": [due]})
+    data: dict[str, Any] = {"amount_paid": paid}
     if paid:
         row = payments.ledger_write(
             r, kind=PaymentKind.PAYMENT, amount=paid, method=how, actor=actor, request_key=key
         )
-    moved = move(r, "hand_over", actor)
-    data = {"amount_paid": paid, "total_paid": r.amount_paid}
-    if row is not None:
         data.update(method=how, receipt_number=row.receipt_number)
-    if key:
-        data["request_key"] = key
+    moved = move(r, "hand_over", actor)
+    data.update(total_paid=r.amount_paid, **({"request_key": key} if key else {}))
     with translation.override(r.language):
         record_transition(moved, code="handed_over", data=data)
     return r

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from core.pages import (
     render_staff,
 )
-from core.roles import DESK, MANAGER, user_center_id, user_roles
-from service_center.models import WarrantyStatus, staff_name
+from core.roles import DESK, MANAGER, staff_name, user_center_id, user_roles
+from service_center.models import WarrantyStatus
 from workflows import gate, registry
 from workflows import page_selectors as sel
 from workflows.choices import (
@@ -118,6 +118,29 @@ def _label_events(events: list[Any]) -> list[Any]:
     return events
 
 
+def _action_lists(actions: list[Any]) -> dict[str, Any]:
+    """The side panel: what can be done now, what is blocked (and why), what comes later."""
+    return {
+        "available": sorted((a for a in actions if a.enabled), key=lambda a: a.danger),
+        "inputless": {n for n in registry.STAFF_TRANSITIONS if registry.TRANSITIONS[n].inputless},
+        "blocked": [a for a in actions if not a.enabled and not a.only_wrong_state],
+        "later": [a for a in actions if not a.enabled and a.only_wrong_state],
+    }
+
+
+def _diagnose_parts(
+    request: HttpRequest, repair: Repair, actions: list[Any], failed: str
+) -> list[Any]:
+    """The parts that fit the model, with the quantities typed in a refused diagnose form."""
+    if not any(a.name == "diagnose" for a in actions):
+        return []
+    parts = sel.compatible_parts(repair=repair)
+    typed = request.POST if failed == "diagnose" else {}
+    for choice in parts:
+        choice.typed = typed.get(f"qty_{choice.part.part_number}", "")
+    return parts
+
+
 def _repair_context(
     request: HttpRequest,
     repair: Repair,
@@ -132,28 +155,19 @@ def _repair_context(
             a.values, a.errors = request.POST.dict(), errors or {}
     devices = list(repair.customer.devices.all())
     _decorate_devices(devices)
-    diagnose_parts = []
-    if any(a.name == "diagnose" for a in actions):
-        diagnose_parts = sel.compatible_parts(repair=repair)
-        typed = request.POST if failed == "diagnose" else {}
-        for choice in diagnose_parts:
-            choice.typed = typed.get(f"qty_{choice.part.part_number}", "")
     return {
         "repair": repair,
         "area": area,
         "base_url": _repair_url(area, repair.ticket_number),
-        "available": sorted((a for a in actions if a.enabled), key=lambda a: a.danger),
-        "inputless": {n for n in registry.STAFF_TRANSITIONS if registry.TRANSITIONS[n].inputless},
+        **_action_lists(actions),
         "state_label": staff_state_label(repair.state),
         "coverage_reason": repair.coverage_reason,  # rendered in the staff's language
-        "blocked": [a for a in actions if not a.enabled and not a.only_wrong_state],
-        "later": [a for a in actions if not a.enabled and a.only_wrong_state],
         "readiness": gate.readiness_blockers(repair),
         "technicians": sel.technicians(center_id=repair.center_id),
         "coverages": Coverage.choices,
         "promise_kinds": PromiseKind.choices,
         "devices": devices,
-        "diagnose_parts": diagnose_parts,
+        "diagnose_parts": _diagnose_parts(request, repair, actions, failed),
         "open_promises": [p for p in repair.promises.all() if p.fulfilled_at is None],
         "kept_promises": [p for p in repair.promises.all() if p.fulfilled_at is not None],
         "events": _label_events(list(repair.events.all())),

@@ -130,43 +130,44 @@ def lookup_serial(request: HttpRequest) -> JsonResponse:
         found = s.serial_lookup(request.GET.get("serial", ""))
     except ValidationFailed as exc:
         return JsonResponse({"ok": False, "errors": error_messages(exc)}, status=400)
+    answer = {"ok": True, "serial_number": found.serial_number}
     if found.device is None:
-        return JsonResponse(
-            {
-                "ok": True,
-                "serial_number": found.serial_number,
-                "status": "unknown",
-                "label": str(WarrantyStatus.UNKNOWN.label),
-                "detail": _(
-                    "Not in the serial registry: coverage stays to be confirmed. "
-                    "Choose the product model."
-                ),
-            }
+        answer.update(
+            status="unknown",
+            label=str(WarrantyStatus.UNKNOWN.label),
+            detail=_(
+                "Not in the serial registry: coverage stays to be confirmed. "
+                "Choose the product model."
+            ),
         )
+    else:
+        answer.update(_known_serial(found))
+    return JsonResponse(answer)
+
+
+def _known_serial(found: Any) -> dict[str, Any]:
+    """A registered serial's warranty, model, channel and the coverage it gives."""
     device = found.device
-    coverage, _code, _facts = s.coverage_from_serial(found)
-    return JsonResponse(
-        {
-            "ok": True,
-            "serial_number": found.serial_number,
-            "status": str(found.status),
-            "label": str(WarrantyStatus(found.status).label),
-            "until": f"{found.until:%Y-%m-%d}",
-            "product_model": {"code": device.product_model.code, "name": device.product_model.name},
-            "channel": device.get_channel_display(),
-            "purchase_date": f"{device.purchase_date:%Y-%m-%d}",
-            "coverage": str(Coverage(coverage).label),
-            "detail": _(
-                "%(model)s, bought %(bought)s, warranty until %(until)s. Coverage: %(coverage)s."
-            )
-            % {
-                "model": device.product_model.name,
-                "bought": f"{device.purchase_date:%Y-%m-%d}",
-                "until": f"{found.until:%Y-%m-%d}",
-                "coverage": Coverage(coverage).label,
-            },
-        }
-    )
+    coverage = Coverage(s.coverage_from_serial(found)[0])
+    facts = {
+        "model": device.product_model.name,
+        "bought": f"{device.purchase_date:%Y-%m-%d}",
+        "until": f"{found.until:%Y-%m-%d}",
+        "coverage": coverage.label,
+    }
+    return {
+        "status": str(found.status),
+        "label": str(WarrantyStatus(found.status).label),
+        "until": facts["until"],
+        "product_model": {"code": device.product_model.code, "name": device.product_model.name},
+        "channel": device.get_channel_display(),
+        "purchase_date": facts["bought"],
+        "coverage": str(coverage.label),
+        "detail": _(
+            "%(model)s, bought %(bought)s, warranty until %(until)s. Coverage: %(coverage)s."
+        )
+        % facts,
+    }
 
 
 @require_POST

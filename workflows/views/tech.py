@@ -11,7 +11,7 @@ from core.pages import (
     render_staff,
     staff_area,
 )
-from service_center.models import staff_name
+from core.roles import staff_name
 from workflows import page_selectors as sel
 from workflows.choices import (
     State,
