@@ -79,18 +79,44 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
+def _name(username: Any) -> str:
+    # Case-folded: "DESK" and "desk" are one guess target, whatever the backend thinks.
+    return str(username).strip().casefold()[:150]
+
+
+def _bucket(request: Any) -> str:
+    address = getattr(request, "axes_ip_address", None) or net.client_address(request)
+    return net.address_bucket(address)
+
+
 def _counters(request: Any, credentials: dict | None) -> list[tuple[str, int]]:
     """(cache key, limit) of every counter this attempt counts towards."""
-    address = getattr(request, "axes_ip_address", None) or net.client_address(request)
-    bucket = net.address_bucket(address)
+    bucket = _bucket(request)
     counters = [("signin:addr:" + _digest(bucket), settings.SIGNIN_FAILURES_PER_ADDRESS)]
     username = get_client_username(request, credentials)
     if username:
-        # Case-folded: "DESK" and "desk" are one guess target, whatever the backend thinks.
-        name = str(username).strip().casefold()[:150]
         limit = get_failure_limit(request, credentials)
-        counters.insert(0, ("signin:user:" + _digest(name, bucket), limit))
+        counters.insert(0, ("signin:user:" + _digest(_name(username), bucket), limit))
     return counters
+
+
+def _where_key(username: Any) -> str:
+    """The addresses a username failed from within the cool-off (keys are digests, so a reset
+    by username alone needs this list to find its counters)."""
+    return "signin:where:" + _digest(_name(username))
+
+
+def _remember_where(request: Any, credentials: dict | None, window: int) -> None:
+    username = get_client_username(request, credentials)
+    if not username:
+        return
+    key, bucket = _where_key(username), _bucket(request)
+    buckets = cache.get(key) or []
+    if bucket not in buckets:
+        # A read-modify-write: two failures at once may keep one address of the two. The
+        # counters and locks themselves are unaffected; only an early unlock by username alone
+        # could then miss that address, whose lock still ends with the cool-off.
+        cache.set(key, [*buckets, bucket][-50:], window)
 
 
 def _lock_key(counter_key: str) -> str:
@@ -136,6 +162,7 @@ class SignInLockout(AbstractAxesHandler, AxesBaseHandler):
         if self.is_whitelisted(request, credentials):
             return
         window = _cooloff_seconds(request)
+        _remember_where(request, credentials, window)
         locked = False
         for key, limit in _counters(request, credentials):
             if _count(key, window) >= limit:
@@ -170,18 +197,21 @@ class SignInLockout(AbstractAxesHandler, AxesBaseHandler):
         username: str | None = None,
         ip_or_username: bool = False,
     ) -> int:
-        """Unlock before the cool-off: `manage.py axes_reset_ip_username ADDRESS USERNAME` clears
-        that username's counter at that address and the address's own; `axes_reset_ip ADDRESS`
-        only the address's. A username alone can't be found: its counters are keyed with the
-        address."""
-        if ip_address is None or ip_or_username:
-            raise NotImplementedError(
-                "Give the address: manage.py axes_reset_ip_username ADDRESS USERNAME"
-            )
-        request = HttpRequest()
-        request.axes_ip_address = ip_address
-        keys = [key for key, _limit in _counters(request, {"username": username})]
-        keys += [_lock_key(key) for key in keys]
+        """Unlock before the cool-off, with axes' commands:
+        `axes_reset_ip_username ADDRESS USERNAME`: that username at that address, and the address;
+        `axes_reset_ip ADDRESS`: the address's own counter;
+        `axes_reset_username USERNAME`: that username at every address it failed from."""
+        keys: list[str] = []
+        if ip_address is not None:
+            request = HttpRequest()
+            request.axes_ip_address = ip_address
+            name = None if ip_or_username else username
+            keys += [key for key, _limit in _counters(request, {"username": name})]
+        if username is not None and (ip_address is None or ip_or_username):
+            buckets = cache.get(_where_key(username)) or []
+            keys += ["signin:user:" + _digest(_name(username), b) for b in buckets]
+            keys.append(_where_key(username))
+        keys += [_lock_key(key) for key in keys if not key.startswith("signin:where:")]
         found = len(cache.get_many(keys))
         cache.delete_many(keys)
         return found

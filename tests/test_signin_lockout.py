@@ -251,3 +251,15 @@ def test_a_manager_can_unlock_a_username_at_an_address_before_the_cool_off(desk,
     assert page_login(Client(), "desk", PASSWORD).status_code == 429
     call_command("axes_reset_ip_username", HOME, "desk", stdout=io.StringIO())
     assert page_login(Client(), "desk", PASSWORD).status_code == 302
+
+
+def test_a_manager_can_unlock_a_username_everywhere_by_its_name_alone(desk, tech, settings):
+    fail(settings.AXES_FAILURE_LIMIT, "desk")
+    fail(settings.AXES_FAILURE_LIMIT - 1, "tech")
+    assert page_login(Client(), "desk", PASSWORD).status_code == 429
+    out = io.StringIO()
+    call_command("axes_reset_username", "DESK", stdout=out)  # the name, however it is typed
+    assert page_login(Client(), "desk", PASSWORD).status_code == 302
+    # Another username's count at the same address is untouched: one more failure locks it.
+    fail(1, "tech")
+    assert page_login(Client(), "tech", PASSWORD).status_code == 429
