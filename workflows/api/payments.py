@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -63,6 +65,18 @@ class LedgerMixin(RepairViewMixin):
         return Response(PaymentLedgerSerializer(data).data, status=status)
 
 
+def _ledger_post(action: str, serializer: type[serializers.Serializer], service: Any) -> Any:
+    """POST one ledger row through `service`; answers the whole ledger, 201."""
+
+    @idempotent
+    def post(self, request, ticket_number: str):
+        repair = self.repair_for(ticket_number, action)
+        service(repair=repair.pk, actor=request.user, **self.input(serializer))
+        return self.ledger(ticket_number, status=201)
+
+    return post
+
+
 class RepairPaymentsView(LedgerMixin, BaseAPIView):
     @extend_schema(
         operation_id="repair_payments_list",
@@ -72,36 +86,22 @@ class RepairPaymentsView(LedgerMixin, BaseAPIView):
     def get(self, request, ticket_number: str):
         return self.ledger(ticket_number)
 
-    @extend_schema(
+    post = extend_schema(
         operation_id="repair_payments_create",
         request=PaymentInSerializer,
         responses=responses({201: PaymentLedgerSerializer}),
         description="Record money taken. 400 `overpayment` when the total paid would exceed "
         "what is due (before approval: the quoted total).",
         tags=["payments"],
-    )
-    @idempotent
-    def post(self, request, ticket_number: str):
-        repair = self.repair_for(ticket_number, "record_payment")
-        services.repair_record_payment(
-            repair=repair.pk, actor=request.user, **self.input(PaymentInSerializer)
-        )
-        return self.ledger(ticket_number, status=201)
+    )(_ledger_post("record_payment", PaymentInSerializer, services.repair_record_payment))
 
 
 class RepairRefundsView(LedgerMixin, BaseAPIView):
-    @extend_schema(
+    post = extend_schema(
         operation_id="repair_refunds_create",
         request=RefundInSerializer,
         responses=responses({201: PaymentLedgerSerializer}),
         description="Record money given back, with a reason. 400 `refund_exceeds_paid` when it "
         "is more than was paid.",
         tags=["payments"],
-    )
-    @idempotent
-    def post(self, request, ticket_number: str):
-        repair = self.repair_for(ticket_number, "record_refund")
-        services.repair_record_refund(
-            repair=repair.pk, actor=request.user, **self.input(RefundInSerializer)
-        )
-        return self.ledger(ticket_number, status=201)
+    )(_ledger_post("record_refund", RefundInSerializer, services.repair_record_refund))

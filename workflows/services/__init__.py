@@ -45,7 +45,6 @@ from workflows.services.payments import (  # noqa: F401
     Overpayment,
     RefundExceedsPaid,
     ledger_total,
-    refunded_total,
     repair_record_payment,
     repair_record_refund,
 )

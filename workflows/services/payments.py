@@ -15,6 +15,7 @@ API's `Idempotency-Key` replays answers at the view (workflows/idempotency.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Sum
@@ -132,9 +133,9 @@ def ledger_total(repair: Repair | int) -> int:
     return Payment.objects.filter(repair_id=pk).aggregate(t=Sum("amount"))["t"] or 0
 
 
-def refunded_total(repair: Repair) -> int:
-    """Money given back so far, as a positive number (uses prefetched rows when there are)."""
-    return -sum(p.amount for p in repair.payments.all() if p.kind == PaymentKind.REFUND)
+def refunded(rows: Iterable[Payment]) -> int:
+    """Money given back in these ledger rows, as a positive number."""
+    return -sum(p.amount for p in rows if p.kind == PaymentKind.REFUND)
 
 
 def _payment_event(repair: Repair, actor: Any, payment: Payment) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +20,13 @@ from workflows import page_selectors as sel
 from workflows.choices import (
     ActorKind,
     Coverage,
+    PaymentMethod,
     PromiseKind,
     State,
 )
-from workflows.models import Repair
+from workflows.models import Payment, Repair
 from workflows.roles import actor_may
+from workflows.services.payments import refunded
 
 
 def staff_state_label(state: str) -> str:
@@ -180,11 +183,27 @@ def _repair_context(
     }
 
 
+MONEY_FORMS = ("payment", "refund")
+
+
+def payment_context(request: HttpRequest, repair: Repair, failed: str, errors: Any) -> dict:
+    """What the repair page's ledger panel shows (desk pages only)."""
+    rows = list(Payment.objects.filter(repair=repair).select_related("created_by"))
+    return {
+        "payments": rows,
+        "refunded": refunded(rows),
+        "payment_methods": PaymentMethod.choices,
+        "form_token": secrets.token_urlsafe(16),
+        "may_take_payments": actor_may(request.user, repair, "record_payment"),
+        "money_errors": (errors or {}) if failed in MONEY_FORMS else {},
+        "money_values": request.POST.dict() if failed in MONEY_FORMS else {},
+        "receipt_url": f"/api/v1/repairs/{repair.ticket_number}/receipt.pdf",
+    }
+
+
 def _render_repair(request, repair, *, failed="", errors=None, status=200) -> HttpResponse:
     context = _repair_context(request, repair, failed=failed, errors=errors)
     if context["area"] == "desk":
-        from workflows.views.payments import payment_context  # imports this module
-
         context.update(payment_context(request, repair, failed, errors))
     template = "tech/repair.html" if context["area"] == "tech" else "desk/repair.html"
     return render_staff(request, template, context, status=status)
