@@ -337,3 +337,20 @@ def test_random_sequences_keep_the_ledger_honest(walk, desk, steps):
             assert after.amount_paid <= max(after.payable, before.amount_paid)
         if after.state == State.CLOSED:
             assert after.refund_due == 0 and after.balance_due == 0
+
+
+def test_a_payment_line_is_stored_as_a_code_and_read_in_either_language(walk, desk):
+    from django.utils import translation
+
+    repair = walk("awaiting_approval")
+    s.repair_record_payment(repair=repair, actor=desk, amount=1000, method="card")
+    event = RepairEvent.objects.filter(repair=repair, kind="payment").latest("pk")
+    assert (event.text_code, event.text_params) == (
+        "payment_received",
+        {"amount": 1000, "method": "card"},
+    )
+    assert event.text == ""  # nothing stored as prose
+    with translation.override("en"):
+        assert event.display_text == "Payment of 1,000 won received (Card)."
+    with translation.override("ko"):
+        assert "1,000원" in event.display_text and "카드" in event.display_text

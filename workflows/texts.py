@@ -71,6 +71,8 @@ EVENT_TEXTS = {
     "promise_made": _("Promised: %(kind)s by %(due)s."),
     "promise_kept": _("Promise kept: %(kind)s."),
     "message_sent": _("Message sent to the customer: %(kind)s."),
+    "payment_received": _("Payment of %(amount)s received (%(method)s)."),
+    "refund_given": _("Refund of %(amount)s (%(method)s)."),
 }
 
 # Params that hold an amount in won, a choice value or a time, rendered in the active language.
@@ -104,7 +106,7 @@ def _choice(choices: Any, value: Any) -> str:
 
 
 def _param(name: str, value: Any) -> str:
-    from workflows.choices import Coverage, NotificationKind, PromiseKind
+    from workflows.choices import Coverage, NotificationKind, PaymentMethod, PromiseKind
 
     if name in _MONEY:
         return won(value)
@@ -116,6 +118,8 @@ def _param(name: str, value: Any) -> str:
         return _choice(PromiseKind, value) if value in PromiseKind.values else value
     if name == "message":
         return _choice(NotificationKind, value)
+    if name == "method":
+        return _choice(PaymentMethod, value)
     return str(value if value is not None else "")
 
 

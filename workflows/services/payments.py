@@ -19,8 +19,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Sum
-from django.utils import translation
-from django.utils.translation import gettext as _
 
 from core.errors import TransitionBlocked, ValidationFailed
 from core.roles import as_actor
@@ -28,7 +26,7 @@ from core.validation import clean_amount, clean_choice, clean_text
 from workflows import gate
 from workflows.choices import OPEN_STATES, EventKind, PaymentKind, PaymentMethod
 from workflows.models import Payment, Repair, RepairEvent
-from workflows.services.core import atomic_service, lock_for, record_event, won
+from workflows.services.core import atomic_service, lock_for, record_event
 
 _KEY_OK = re.compile(r"^[\x21-\x7e]{1,64}$")
 
@@ -139,31 +137,22 @@ def refunded(rows: Iterable[Payment]) -> int:
 
 
 def _payment_event(repair: Repair, actor: Any, payment: Payment) -> None:
-    with translation.override(repair.language):
-        if payment.kind == PaymentKind.REFUND:
-            text = _("Refund of %(amount)s (%(method)s).") % {
-                "amount": won(-payment.amount),
-                "method": PaymentMethod(payment.method).label,
-            }
-        else:
-            text = _("Payment of %(amount)s received (%(method)s).") % {
-                "amount": won(payment.amount),
-                "method": PaymentMethod(payment.method).label,
-            }
-        record_event(
-            repair,
-            actor,
-            EventKind.PAYMENT,
-            text=text,
-            data={
-                "payment": payment.kind,
-                "amount": payment.amount,
-                "method": payment.method,
-                "receipt_number": payment.receipt_number,
-                "total_paid": repair.amount_paid,
-            },
-            customer_visible=True,
-        )
+    refund = payment.kind == PaymentKind.REFUND
+    record_event(
+        repair,
+        actor,
+        EventKind.PAYMENT,
+        code="refund_given" if refund else "payment_received",
+        params={"amount": abs(payment.amount), "method": payment.method},
+        data={
+            "payment": payment.kind,
+            "amount": payment.amount,
+            "method": payment.method,
+            "receipt_number": payment.receipt_number,
+            "total_paid": repair.amount_paid,
+        },
+        customer_visible=True,
+    )
 
 
 # --- services ----------------------------------------------------------------------------------
