@@ -306,3 +306,22 @@ def test_the_receipt_speaks_english_for_an_english_repair(walk, desk, desk_api, 
     text = pdf_text(pdf)
     assert "Receipt" in text and "KRW 5,000" in text and "Bank transfer" in text
     assert foreign_api.get(f"/api/v1/repairs/{repair.ticket_number}/receipt.pdf").status_code == 404
+
+
+def test_the_receipt_masks_the_customer_and_speaks_only_the_repairs_language(walk, desk, desk_api):
+    import re
+
+    korean = walk(State.READY_TO_REPAIR)
+    s.repair_record_payment(repair=korean, actor=desk, amount=5000, method="cash")
+    text = pdf_text(desk_api.get(f"/api/v1/repairs/{korean.ticket_number}/receipt.pdf").content)
+    assert "김*지" in text and "김민지" not in text  # the name masked, as on every slip
+    assert "010-****-6789" in text and "2345" not in text
+    assert "Receipt" not in text and "KRW" not in text
+
+    english = walk(State.READY_TO_REPAIR, language="en")
+    s.repair_record_payment(repair=english, actor=desk, amount=5000, method="cash")
+    text = pdf_text(desk_api.get(f"/api/v1/repairs/{english.ticket_number}/receipt.pdf").content)
+    # Only data typed in Korean remains (the masked name, the center, its address, the model).
+    data = " ".join([english.center.name, english.center.address, english.product_model.name])
+    allowed = {"김", "지"} | set(re.findall(r"[\uac00-\ud7a3]+", data))
+    assert set(re.findall(r"[\uac00-\ud7a3]+", text)) <= allowed

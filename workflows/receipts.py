@@ -14,8 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.template import loader
 from django.utils import timezone, translation
+from django.utils.translation import pgettext, pgettext_lazy
 from weasyprint import CSS, HTML
 
+from core.privacy import mask_name
 from service_center.models import mask_phone
 from workflows.choices import PaymentKind
 from workflows.models import Payment, Repair
@@ -27,51 +29,25 @@ STYLESHEET = CSS(
     string=CSS_PATH.read_text(encoding="utf-8"), font_config=FONT_CONFIG, url_fetcher=URL_FETCHER
 )
 
-LABELS: dict[str, dict[str, Any]] = {
-    "ko": {
-        "title": "영수증",
-        "ticket_number": "접수번호",
-        "customer": "고객",
-        "model": "모델",
-        "printed": "발행 일시",
-        "receipt_number": "영수증 번호",
-        "when": "일시",
-        "kind": "구분",
-        "method": "결제 수단",
-        "amount": "금액",
-        "no_rows": "결제 내역이 없습니다.",
-        "total_due": "청구 금액",
-        "total_paid": "받은 금액 (합계)",
-        "refunded": "환불 금액",
-        "balance": "남은 금액",
-        "footer": "이 영수증은 수리 접수번호의 결제 내역을 모두 보여 줍니다.",
-        "unknown": "미정",
-        "won": "{amount}원",
-        "kinds": {"deposit": "예치금", "payment": "결제", "refund": "환불"},
-        "methods": {"cash": "현금", "card": "카드", "transfer": "계좌 이체"},
-    },
-    "en": {
-        "title": "Receipt",
-        "ticket_number": "Ticket number",
-        "customer": "Customer",
-        "model": "Model",
-        "printed": "Printed",
-        "receipt_number": "Receipt no.",
-        "when": "Date",
-        "kind": "Kind",
-        "method": "Method",
-        "amount": "Amount",
-        "no_rows": "No payments recorded.",
-        "total_due": "Amount due",
-        "total_paid": "Paid (total)",
-        "refunded": "Refunded",
-        "balance": "Balance",
-        "footer": "This receipt lists every payment recorded on the repair.",
-        "unknown": "to be confirmed",
-        "won": "KRW {amount}",
-        "kinds": {"deposit": "Deposit", "payment": "Payment", "refund": "Refund"},
-        "methods": {"cash": "Cash", "card": "Card", "transfer": "Bank transfer"},
-    },
+# The receipt's words come from the project's catalogue (context "receipt"), rendered under the
+# repair's language; kinds and methods are the choices' own labels.
+LABELS = {
+    "title": pgettext_lazy("receipt", "Receipt"),
+    "ticket_number": pgettext_lazy("receipt", "Ticket number"),
+    "customer": pgettext_lazy("receipt", "Customer"),
+    "model": pgettext_lazy("receipt", "Model"),
+    "printed": pgettext_lazy("receipt", "Printed"),
+    "receipt_number": pgettext_lazy("receipt", "Receipt no."),
+    "when": pgettext_lazy("receipt", "Date"),
+    "kind": pgettext_lazy("receipt", "Kind"),
+    "method": pgettext_lazy("receipt", "Method"),
+    "amount": pgettext_lazy("receipt", "Amount"),
+    "no_rows": pgettext_lazy("receipt", "No payments recorded."),
+    "total_due": pgettext_lazy("receipt", "Amount due"),
+    "total_paid": pgettext_lazy("receipt", "Paid (total)"),
+    "refunded": pgettext_lazy("receipt", "Refunded"),
+    "balance": pgettext_lazy("receipt", "Balance"),
+    "footer": pgettext_lazy("receipt", "This receipt lists every payment recorded on the repair."),
 }
 
 
@@ -80,8 +56,10 @@ def _template():
     return loader.get_template(TEMPLATE_NAME)
 
 
-def _money(amount: int | None, labels: dict) -> str:
-    return labels["unknown"] if amount is None else labels["won"].format(amount=f"{amount:,}")
+def _money(amount: int | None) -> str:
+    if amount is None:
+        return pgettext("receipt", "to be confirmed")
+    return pgettext("receipt", "KRW %(amount)s") % {"amount": f"{amount:,}"}
 
 
 def _when(value) -> str:
@@ -99,36 +77,36 @@ def load_repair(ticket_number: str) -> Repair | None:
 
 
 def receipt_context(repair: Repair) -> dict[str, Any]:
-    lang = repair.language if repair.language in LABELS else "ko"
-    labels = LABELS[lang]
+    """What the receipt prints, in the active language (`render_receipt` activates the
+    repair's). The customer's name and phone are masked, as on every printed slip."""
     rows = list(Payment.objects.filter(repair=repair).order_by("created_at", "id"))
     refunded = -sum(p.amount for p in rows if p.kind == PaymentKind.REFUND)
     model = repair.product_model
     return {
-        "lang": lang,
-        "t": labels,
+        "lang": translation.get_language(),
+        "t": {key: str(label) for key, label in LABELS.items()},
         "center": repair.center,
         "ticket_number": repair.ticket_number,
-        "customer_name": repair.customer.name,
+        "customer_name": mask_name(repair.customer.name),
         "customer_phone": mask_phone(repair.customer.phone),
-        "model": f"{model.name} ({model.code})" if model else labels["unknown"],
+        "model": f"{model.name} ({model.code})" if model else _money(None),
         "printed_at": _when(timezone.now()),
         "rows": [
             {
                 "receipt_number": p.receipt_number,
                 "when": _when(p.created_at),
-                "kind": labels["kinds"].get(p.kind, p.kind),
-                "method": labels["methods"].get(p.method, p.method),
-                "amount": _money(p.amount, labels),
+                "kind": p.get_kind_display(),
+                "method": p.get_method_display(),
+                "amount": _money(p.amount),
                 "reason": p.reason,
                 "css": p.kind,
             }
             for p in rows
         ],
-        "total_due": _money(repair.amount_due, labels),
-        "total_paid": _money(repair.amount_paid, labels),
-        "refunded": _money(refunded, labels) if refunded else "",
-        "balance": _money(repair.balance_due, labels),
+        "total_due": _money(repair.amount_due),
+        "total_paid": _money(repair.amount_paid),
+        "refunded": _money(refunded) if refunded else "",
+        "balance": _money(repair.balance_due),
     }
 
 
