@@ -4,6 +4,7 @@ from django.db import transaction
 
 from parts import services as parts_services
 from parts.models import Reservation, ReservationStatus, Stock
+from parts.services import stock as parts_stock
 from tests.conftest import stock
 from workflows import services as s
 from workflows.models import Repair
@@ -25,9 +26,9 @@ def test_a_repair_that_starts_waiting_during_receiving_gets_the_free_unit_in_a_s
     # the repair's lock now (lock order), so it leaves the unit and asks for another pass.
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
-            locked = parts_services._lock_stock(center.pk, [spring.pk])[spring.pk]
+            locked = parts_stock._lock_stock(center.pk, [spring.pk])[spring.pk]
             allocation = parts_services.Allocation()
-            filled = parts_services._fill_in_order(
+            filled = parts_stock._fill_in_order(
                 center.pk, locked, locked_repairs=set(), allocation=allocation
             )
             assert filled == [] and allocation.again == [spring.pk]

@@ -1,10 +1,10 @@
-"""The repair side of stock. `parts/services.py` moves stock, reservations and parts orders and
+"""The repair side of stock. `parts/services/` moves stock, reservations and parts orders and
 says which repairs it served; the services here run those calls inside their own transaction and
 then apply what it means for the repairs: timeline events, part-ETA promises, awaiting_parts ->
 ready_to_repair, and the after-commit allocation pass. The API, the pages and the admin receive,
 ship and adjust stock through here.
 
-Lock order as in parts/services.py: PartsOrder row -> Repair rows (pk order) -> Stock rows (pk
+Lock order as in parts/services/stock.py: PartsOrder row -> Repair rows (pk order) -> Stock rows (pk
 order). The parts call takes all three; the repair side only touches repairs it already holds.
 """
 

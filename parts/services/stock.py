@@ -12,27 +12,22 @@ the repairs on.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 
-from core.errors import Message, NotFound, TransitionBlocked, ValidationFailed
-from core.validation import clean_amount, clean_text
+from core.errors import ValidationFailed
+from core.validation import clean_text
 from parts.models import (
     Part,
-    PartsOrder,
-    PartsOrderLine,
-    PartsOrderState,
     Reservation,
     ReservationStatus,
     Stock,
 )
-from service_center.models import ProductModel, ServiceCenter
+from service_center.models import ServiceCenter
 
 
 @dataclass
@@ -204,145 +199,6 @@ def _fill_in_order(
     return filled
 
 
-# --- parts orders ----------------------------------------------------------------------------
-
-
-def parts_order_request(
-    *, center_id: int, lines: list[tuple[Part, int, Any]], actor_user: Any = None
-) -> PartsOrder:
-    """A request to the central warehouse; lines are (part, quantity, repair or None)."""
-    if not lines:
-        raise ValidationFailed({"lines": ["Order at least one part."]})
-    order = PartsOrder.objects.create(center_id=center_id, created_by=actor_user)
-    PartsOrderLine.objects.bulk_create(
-        [
-            PartsOrderLine(order=order, part=part, quantity=quantity, repair=repair)
-            for part, quantity, repair in lines
-        ]
-    )
-    return order
-
-
-def _lock_order(order_id: int) -> PartsOrder:
-    try:
-        return PartsOrder.objects.select_for_update().get(pk=order_id)
-    except PartsOrder.DoesNotExist:
-        raise NotFound("No such parts order.") from None
-
-
-def _order_blocked(order: PartsOrder, name: str) -> TransitionBlocked:
-    label = PartsOrderState(order.state).label
-    return TransitionBlocked(
-        [{"code": "wrong_state", "message": f"Not possible while the order is “{label}”."}], name
-    )
-
-
-def parts_order_ship(
-    *, order_id: int, carrier: str, tracking_number: str, eta: dt.date | None
-) -> tuple[PartsOrder, list[int]]:
-    """The warehouse shipped it. Returns the order and the repairs that still wait on one of its
-    parts (the caller tells them the ETA)."""
-    carrier = clean_text(carrier, field="carrier", max_length=60, required=True)
-    tracking_number = clean_text(
-        tracking_number, field="tracking_number", max_length=60, required=True
-    )
-    with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.state != PartsOrderState.REQUESTED:
-            raise _order_blocked(order, "ship")
-        order.ship(carrier=carrier, tracking_number=tracking_number, eta=eta)
-        order.save()
-        # Only repairs that still wait for one of these parts: a repair that was declined, or
-        # that first come, first served already served from another delivery, must not be told
-        # (or promised) that a part is on its way.
-        still_waiting = Reservation.objects.filter(
-            center_id=order.center_id,
-            part_id__in=order.lines.values("part_id"),
-            status=ReservationStatus.WAITING,
-        ).values("repair_id")
-        repair_ids = sorted(
-            set(order.lines.filter(repair_id__in=still_waiting).values_list("repair_id", flat=True))
-        )
-    return order, repair_ids
-
-
-def parts_order_receive(
-    *, order_id: int, lines: list[tuple[str, int]] | None = None
-) -> tuple[PartsOrder, Allocation]:
-    """Put delivered parts on the shelf and hand them out first come, first served.
-
-    `lines` is [(part_number, quantity)] for a partial delivery; None receives all outstanding.
-    One transaction: the order row, then waiting repairs, then stock rows are locked. Returns
-    the order and what was handed out.
-    """
-    with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.state not in (PartsOrderState.REQUESTED, PartsOrderState.SHIPPED):
-            raise _order_blocked(order, "receive")
-        order_lines = list(order.lines.select_related("part").select_for_update().order_by("pk"))
-        arrivals = _apply_delivery(order_lines, lines)
-        allocation = allocate_waiting(
-            center_id=order.center_id, part_ids=list(arrivals), arrivals=arrivals
-        )
-        if all(line.outstanding == 0 for line in order_lines):
-            order.receive()
-            order.save()
-    return order, allocation
-
-
-def _apply_delivery(
-    order_lines: list[PartsOrderLine], delivered: list[tuple[str, int]] | None
-) -> dict[int, int]:
-    """Mark order lines received; returns {part_id: units arrived}."""
-    wanted: dict[str, int] | None = None
-    if delivered is not None:
-        wanted = {}
-        known = {line.part.part_number for line in order_lines}
-        for part_number, quantity in delivered:
-            if part_number not in known:
-                raise ValidationFailed(
-                    {
-                        "lines": [
-                            Message(
-                                gettext_noop("%(part)s is not on this order."), part=part_number
-                            )
-                        ]
-                    }
-                )
-            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-                raise ValidationFailed({"lines": ["Quantities are whole numbers from 1."]})
-            wanted[part_number] = wanted.get(part_number, 0) + quantity
-    arrivals: dict[int, int] = {}
-    for line in order_lines:
-        take = (
-            line.outstanding
-            if wanted is None
-            else min(line.outstanding, wanted.get(line.part.part_number, 0))
-        )
-        if wanted is not None:
-            wanted[line.part.part_number] = wanted.get(line.part.part_number, 0) - take
-        if take:
-            line.quantity_received += take
-            line.save(update_fields=["quantity_received"])
-            arrivals[line.part_id] = arrivals.get(line.part_id, 0) + take
-    if wanted is not None and any(v > 0 for v in wanted.values()):
-        raise ValidationFailed({"lines": ["More units than the order still expects."]})
-    if not arrivals:
-        raise ValidationFailed({"lines": ["Nothing is outstanding on this order."]})
-    return arrivals
-
-
-def parts_order_cancel(*, order_id: int, reason: str) -> PartsOrder:
-    reason = clean_text(reason, field="reason", max_length=300, required=True)
-    with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.state not in (PartsOrderState.REQUESTED, PartsOrderState.SHIPPED):
-            raise _order_blocked(order, "cancel")
-        order.cancel(reason=reason)
-        order.save()
-    return order
-
-
 def stock_adjust(
     *, center: ServiceCenter, part: Part, delta: int, reason: str
 ) -> tuple[Stock, Allocation]:
@@ -367,35 +223,3 @@ def stock_adjust(
                     {"delta": ["Stock can't go below the units reserved for repairs."]}
                 )
         return Stock.objects.get(center=center, part=part), allocation
-
-
-# --- the catalogue ---------------------------------------------------------------------------
-
-
-def part_create(*, part_number: Any, name: Any, unit_price: Any, compatible_models: Any = ()):
-    """A new part in the catalogue, fitting the given product model codes."""
-    from parts.models import Part
-
-    number = clean_text(part_number, field="part_number", max_length=40, required=True)
-    name = clean_text(name, field="name", max_length=120, required=True)
-    price = clean_amount(unit_price, field="unit_price")
-    codes = list(compatible_models or [])
-    models = list(ProductModel.objects.filter(code__in=codes))
-    missing = sorted(set(codes) - {m.code for m in models})
-    if missing:
-        raise ValidationFailed(
-            {
-                "compatible_models": [
-                    Message(gettext_noop("No product model %(code)s."), code=", ".join(missing))
-                ]
-            }
-        )
-    try:
-        with transaction.atomic():
-            part = Part.objects.create(part_number=number, name=name, unit_price=price)
-            part.compatible_models.set(models)
-    except IntegrityError:
-        raise ValidationFailed(
-            {"part_number": [Message(gettext_noop("Part %(code)s already exists."), code=number)]}
-        ) from None
-    return part

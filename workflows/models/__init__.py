@@ -1,0 +1,25 @@
+"""The repair (`repair.py`: its state machine) and what it accumulates (`records.py`: timeline,
+promises, outbox, payments). Import from here: `from workflows.models import Repair`."""
+
+from workflows.models.records import Notification, Payment, Promise, RepairEvent
+from workflows.models.repair import (
+    TICKET_ALPHABET,
+    UNREPAIRED_END_STATES,
+    Repair,
+    fsm_transition,
+    new_status_token,
+    new_ticket_number,
+)
+
+__all__ = [
+    "TICKET_ALPHABET",
+    "UNREPAIRED_END_STATES",
+    "Notification",
+    "Payment",
+    "Promise",
+    "Repair",
+    "RepairEvent",
+    "fsm_transition",
+    "new_status_token",
+    "new_ticket_number",
+]
