@@ -19,8 +19,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Sum
+from django.utils.translation import gettext_noop
 
-from core.errors import TransitionBlocked, ValidationFailed
+from core.errors import Message, TransitionBlocked, ValidationFailed
 from core.roles import as_actor
 from core.validation import clean_amount, clean_choice, clean_text
 from workflows import gate
@@ -78,9 +79,10 @@ def check_payable(repair: Repair, amount: int, field: str) -> None:
     """Raise Overpayment unless `amount` more fits under what the repair may be paid."""
     left = max(repair.payable - repair.amount_paid, 0)
     if amount > left:
-        raise Overpayment(
-            {field: [f"Only {left:,} won can be paid on this repair now; {amount:,} is too much."]}
+        msg = gettext_noop(
+            "Only %(left)s won can be paid on this repair now; %(amount)s is too much."
         )
+        raise Overpayment({field: [Message(msg, left=f"{left:,}", amount=f"{amount:,}")]})
 
 
 def _receipt_number(repair: Repair) -> str:
@@ -182,6 +184,21 @@ def repair_record_payment(
     return payment
 
 
+def _check_refundable(r: Repair, back: int) -> None:
+    """An open repair may give back up to what was paid (the balance then falls due again); a
+    closed or cancelled one only what was paid beyond what is due, so it stays settled."""
+    if r.state not in OPEN_STATES:
+        if back > r.refund_due:
+            msg = gettext_noop(
+                "This repair is settled: only the %(amount)s won paid beyond what was due can be "
+                "refunded."
+            )
+            raise RefundExceedsPaid({"amount": [Message(msg, amount=f"{r.refund_due:,}")]})
+    elif back > r.amount_paid:
+        msg = gettext_noop("Only %(amount)s won was paid; refund no more than that.")
+        raise RefundExceedsPaid({"amount": [Message(msg, amount=f"{r.amount_paid:,}")]})
+
+
 @atomic_service
 def repair_record_refund(
     *,
@@ -202,10 +219,7 @@ def repair_record_refund(
     r = lock_for(repair, "record_refund", actor)
     if already_recorded(r, key):
         return None
-    if back > r.amount_paid:
-        raise RefundExceedsPaid(
-            {"amount": [f"Only {r.amount_paid:,} won was paid; refund no more than that."]}
-        )
+    _check_refundable(r, back)
     payment = ledger_write(
         r,
         kind=PaymentKind.REFUND,
