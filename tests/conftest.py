@@ -1,7 +1,8 @@
 """Personas and a small world: center GN, a headset model, its clip spring, serials of each kind.
 
 Personas: `desk`, `tech` (owns repairs it is assigned), `other_tech`, `manager`, `anonymous`.
-Helpers make repairs through the services, so every test walks the real workflow.
+Helpers make repairs through the services, so every test walks the real workflow: `make_repair`
+takes one in, `diagnose` has the desk give it to `tech`, who diagnoses it.
 """
 
 import datetime as dt
@@ -171,3 +172,17 @@ def make_repair(center, desk, headset):
         return s.repair_intake(center=center, actor=desk, **data)
 
     return make
+
+
+@pytest.fixture
+def diagnose(desk, tech):
+    """diagnose(repair, findings, parts=None, labor_fee=0) -> the repair, assigned by the desk to
+    `tech` and diagnosed by them through the services (the first two steps of most stories)."""
+
+    def run(repair, findings, *, parts=None, labor_fee=0):
+        s.repair_assign(repair=repair, actor=desk, technician=tech)
+        return s.repair_diagnose(
+            repair=repair, actor=tech, findings=findings, parts=parts, labor_fee=labor_fee
+        )
+
+    return run

@@ -25,7 +25,7 @@ PHONE_FORMS = ("010-2345-6789", "01023456789", "+821023456789", "2345-6789", "23
 
 
 @pytest.fixture
-def first(center, desk, tech, manager, headset, spring, battery, in_warranty):
+def first(center, desk, tech, manager, headset, spring, battery, in_warranty, diagnose):
     """Center GN with one repair of every kind of row: a phoned-in repair (its message carries
     the status link), a device owned by the customer, a promise, reservations and a parts
     order, stock of two parts."""
@@ -40,11 +40,9 @@ def first(center, desk, tech, manager, headset, spring, battery, in_warranty):
         device_in_shop=False,
         return_method="pickup",
     )
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="스프링 교체",
+    diagnose(
+        repair,
+        "스프링 교체",
         parts=[{"part_number": spring.part_number}, {"part_number": battery.part_number}],
     )
     s.repair_record_promise(

@@ -114,19 +114,14 @@ def _params(segments) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def world(make_repair, desk, tech, manager, spring, battery, center, in_warranty):
+def world(make_repair, desk, tech, manager, spring, battery, center, in_warranty, diagnose):
     stock(center, spring, 0)  # diagnosing with the spring orders it
     stock(center, battery, 2)
     repair = make_repair(serial_number=in_warranty.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
     diagnosing = make_repair()
     s.repair_assign(repair=diagnosing, actor=desk, technician=tech)
-    repair = s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="스프링 교체",
-        parts=[{"part_number": spring.part_number}],
-        labor_fee=0,
+    repair = diagnose(
+        repair, "스프링 교체", parts=[{"part_number": spring.part_number}], labor_fee=0
     )
     promise = s.repair_record_promise(
         repair=repair.pk,
