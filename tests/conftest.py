@@ -155,6 +155,26 @@ def anonymous():
     return AnonymousUser()
 
 
+# The desk's intake page as a browser posts it: a ticked box is "on", an unticked one is not sent.
+INTAKE_FORM = {
+    "customer_name": "김민지",
+    "customer_phone": "010-2345-6789",
+    "symptom": "클립 스프링이 빠졌어요",
+    "product_model": "HBS-1100",
+    "intake_channel": "walk_in",
+    "device_in_shop": "on",
+    "return_method": "pickup",
+}
+
+
+def intake_form(*, unticked: tuple[str, ...] = (), **fields: str) -> dict[str, str]:
+    """INTAKE_FORM with `fields` changed and the fields named in `unticked` left out."""
+    form = {**INTAKE_FORM, **fields}
+    for name in unticked:
+        del form[name]
+    return form
+
+
 @pytest.fixture
 def make_repair(center, desk, headset):
     """make_repair(**intake_fields) -> Repair, taken in by the desk through the intake service."""

@@ -348,6 +348,16 @@ def test_stock_adjust_form_changes_on_hand_through_the_service(first, manager, b
     assert row.on_hand == before + 3
 
 
+def test_the_stock_pages_link_to_the_adjustment_form_prefilled_from_a_row(first, manager, battery):
+    row = Stock.objects.get(center=first.center, part=battery)
+    client = client_for(manager)
+    url = reverse("admin:parts_stock_adjust")
+    listing = client.get(reverse("admin:parts_stock_changelist")).content.decode()
+    assert f'<li><a href="{url}">' in listing
+    change = client.get(admin_url(row, "change")).content.decode()
+    assert f'<li><a href="{url}?stock={row.pk}">' in change
+
+
 @pytest.mark.parametrize(
     ("delta", "message"),
     [

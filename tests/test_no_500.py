@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from parts.models import PartsOrder, Reservation, Stock
 from service_center.models import Customer, Device
-from tests.conftest import requires_postgres, stock
+from tests.conftest import intake_form, requires_postgres, stock
 from workflows import registry
 from workflows import services as s
 from workflows.models import Notification, Promise, Repair, RepairEvent
@@ -342,18 +342,7 @@ def test_a_nul_or_control_character_in_any_page_form_field_is_a_400_and_changes_
 
 def test_tabs_and_new_lines_in_a_text_area_are_ordinary_input(client, desk, headset):
     client.force_login(desk)
-    response = client.post(
-        "/desk/intake/",
-        {
-            "customer_name": "김민지",
-            "customer_phone": "010-2345-6789",
-            "symptom": "첫째 줄\r\n둘째 줄\t탭",
-            "product_model": headset.code,
-            "intake_channel": "walk_in",
-            "device_in_shop": "on",
-            "return_method": "pickup",
-        },
-    )
+    response = client.post("/desk/intake/", intake_form(symptom="첫째 줄\r\n둘째 줄\t탭"))
     assert response.status_code == 302
     assert Repair.objects.get().symptom.startswith("첫째 줄")
 
