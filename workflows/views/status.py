@@ -156,7 +156,7 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
         return _status_render(request, "status/repair.html", _status_context(found))
 
 
-def _customer_write(request: HttpRequest, repair, kind: str) -> None:
+def _customer_write(request: HttpRequest, repair: Repair, kind: str) -> None:
     """Run the customer's action `kind` on `repair` with what they typed."""
     if kind == "approve":
         s.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR)
