@@ -1,7 +1,8 @@
 """Personas and a small world: center GN, a headset model, its clip spring, serials of each kind.
 
 Personas: `desk`, `tech` (owns repairs it is assigned), `other_tech`, `manager`, `anonymous`.
-Helpers make repairs through the services, so every test walks the real workflow.
+Helpers make repairs through the services, so every test walks the real workflow: `make_repair`
+takes one in, `diagnose` has the desk give it to `tech`, who diagnoses it.
 """
 
 import datetime as dt
@@ -154,6 +155,26 @@ def anonymous():
     return AnonymousUser()
 
 
+# The desk's intake page as a browser posts it: a ticked box is "on", an unticked one is not sent.
+INTAKE_FORM = {
+    "customer_name": "김민지",
+    "customer_phone": "010-2345-6789",
+    "symptom": "클립 스프링이 빠졌어요",
+    "product_model": "HBS-1100",
+    "intake_channel": "walk_in",
+    "device_in_shop": "on",
+    "return_method": "pickup",
+}
+
+
+def intake_form(*, unticked: tuple[str, ...] = (), **fields: str) -> dict[str, str]:
+    """INTAKE_FORM with `fields` changed and the fields named in `unticked` left out."""
+    form = {**INTAKE_FORM, **fields}
+    for name in unticked:
+        del form[name]
+    return form
+
+
 @pytest.fixture
 def make_repair(center, desk, headset):
     """make_repair(**intake_fields) -> Repair, taken in by the desk through the intake service."""
@@ -171,3 +192,17 @@ def make_repair(center, desk, headset):
         return s.repair_intake(center=center, actor=desk, **data)
 
     return make
+
+
+@pytest.fixture
+def diagnose(desk, tech):
+    """diagnose(repair, findings, parts=None, labor_fee=0) -> the repair, assigned by the desk to
+    `tech` and diagnosed by them through the services (the first two steps of most stories)."""
+
+    def run(repair, findings, *, parts=None, labor_fee=0):
+        s.repair_assign(repair=repair, actor=desk, technician=tech)
+        return s.repair_diagnose(
+            repair=repair, actor=tech, findings=findings, parts=parts, labor_fee=labor_fee
+        )
+
+    return run

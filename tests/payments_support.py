@@ -35,7 +35,7 @@ def assert_ledger_agrees(repair) -> Repair:
 
 
 @pytest.fixture
-def walk(make_repair, desk, tech, center, spring, expired):
+def walk(make_repair, desk, tech, center, spring, expired, diagnose):
     """walk(to=state, **intake) -> a paid repair (expired warranty) with a 15,100 won quote."""
     stock(center, spring, 50)
 
@@ -43,13 +43,8 @@ def walk(make_repair, desk, tech, center, spring, expired):
         repair = make_repair(serial_number=expired.serial_number, **intake)
         if to == State.RECEIVED:
             return repair
-        s.repair_assign(repair=repair, actor=desk, technician=tech)
-        repair = s.repair_diagnose(
-            repair=repair,
-            actor=tech,
-            findings="스프링 교체",
-            parts=[{"part_number": spring.part_number}],
-            labor_fee=labor,
+        repair = diagnose(
+            repair, "스프링 교체", parts=[{"part_number": spring.part_number}], labor_fee=labor
         )
         if to == State.AWAITING_APPROVAL:
             return repair
@@ -65,6 +60,3 @@ def walk(make_repair, desk, tech, center, spring, expired):
         return s.repair_notify_ready_for_pickup(repair=repair, actor=desk)
 
     return make
-
-
-COURIER = {"return_method": "courier", "courier_address": "부산광역시 해운대구 센텀로 45"}

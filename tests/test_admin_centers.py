@@ -25,7 +25,7 @@ PHONE_FORMS = ("010-2345-6789", "01023456789", "+821023456789", "2345-6789", "23
 
 
 @pytest.fixture
-def first(center, desk, tech, manager, headset, spring, battery, in_warranty):
+def first(center, desk, tech, manager, headset, spring, battery, in_warranty, diagnose):
     """Center GN with one repair of every kind of row: a phoned-in repair (its message carries
     the status link), a device owned by the customer, a promise, reservations and a parts
     order, stock of two parts."""
@@ -40,11 +40,9 @@ def first(center, desk, tech, manager, headset, spring, battery, in_warranty):
         device_in_shop=False,
         return_method="pickup",
     )
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="스프링 교체",
+    diagnose(
+        repair,
+        "스프링 교체",
         parts=[{"part_number": spring.part_number}, {"part_number": battery.part_number}],
     )
     s.repair_record_promise(
@@ -348,6 +346,16 @@ def test_stock_adjust_form_changes_on_hand_through_the_service(first, manager, b
     assert response.status_code == 302
     row.refresh_from_db()
     assert row.on_hand == before + 3
+
+
+def test_the_stock_pages_link_to_the_adjustment_form_prefilled_from_a_row(first, manager, battery):
+    row = Stock.objects.get(center=first.center, part=battery)
+    client = client_for(manager)
+    url = reverse("admin:parts_stock_adjust")
+    listing = client.get(reverse("admin:parts_stock_changelist")).content.decode()
+    assert f'<li><a href="{url}">' in listing
+    change = client.get(admin_url(row, "change")).content.decode()
+    assert f'<li><a href="{url}?stock={row.pk}">' in change
 
 
 @pytest.mark.parametrize(

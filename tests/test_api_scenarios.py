@@ -30,6 +30,12 @@ def finish_at_the_counter(desk_api, tech_api, ticket: str, pay: int = 0) -> dict
     return ok(transition(desk_api, ticket, "hand_over", {"amount_paid": pay}))
 
 
+def assign_and_diagnose(desk_api, tech_api, ticket: str, diagnosis: dict) -> dict:
+    """The desk gives the repair to `tech`, who posts `diagnosis`; the repair's detail after it."""
+    ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
+    return ok(transition(tech_api, ticket, "diagnose", diagnosis))
+
+
 def public_status(client, ticket: str, last4: str = "6789"):
     return post(client, "/public/status/", {"ticket_number": ticket, "phone_last4": last4})
 
@@ -57,18 +63,9 @@ def test_s1_missing_clip_spring_is_invited_only_once_everything_is_settled(
     english = desk_api.get(f"/api/v1/repairs/{ticket}/", HTTP_ACCEPT_LANGUAGE="en").json()
     assert "unknown" in english["coverage_reason"].lower()
 
-    ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
-    detail = ok(
-        transition(
-            tech_api,
-            ticket,
-            "diagnose",
-            {
-                "findings": "clip spring lost",
-                "parts": [{"part_number": spring.part_number}],
-                "labor_fee": 0,
-            },
-        )
+    parts = [{"part_number": spring.part_number}]
+    detail = assign_and_diagnose(
+        desk_api, tech_api, ticket, {"findings": "clip spring lost", "parts": parts, "labor_fee": 0}
     )
     assert [(r["part_number"], r["status"]) for r in detail["reservations"]] == [
         (spring.part_number, "waiting")
@@ -137,10 +134,8 @@ def test_s2_ready_for_pickup_is_blocked_until_complete_and_notifies_once(
     intake, desk_api, tech_api, tech, in_warranty
 ):
     ticket = intake(serial_number=in_warranty.serial_number, symptom="노트북 화면")
-    ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
-    assert ok(transition(tech_api, ticket, "diagnose", {"findings": "cable"}))["state"] == (
-        "ready_to_repair"
-    )
+    detail = assign_and_diagnose(desk_api, tech_api, ticket, {"findings": "cable"})
+    assert detail["state"] == "ready_to_repair"
     ok(transition(tech_api, ticket, "start_repair"))
     response = transition(desk_api, ticket, "notify_ready_for_pickup")
     assert response.status_code == 409
@@ -168,14 +163,9 @@ def test_s3_first_come_first_served_and_the_last_one_sees_an_honest_eta(
             serial_number=device.serial_number,
             customer={"name": f"고객{n}", "phone": f"010-2345-678{n}"},
         )
-        ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
-        detail = ok(
-            transition(
-                tech_api,
-                ticket,
-                "diagnose",
-                {"findings": "battery", "parts": [{"part_number": battery.part_number}]},
-            )
+        parts = [{"part_number": battery.part_number}]
+        detail = assign_and_diagnose(
+            desk_api, tech_api, ticket, {"findings": "battery", "parts": parts}
         )
         assert detail["state"] == "awaiting_parts"
         tickets.append(ticket)
@@ -240,8 +230,7 @@ def test_s4_whoever_answers_sees_every_call_note_promise_and_earlier_repair(
     assert [p["kind"] for p in detail["promises"]] == ["callback"]
     assert [r["ticket_number"] for r in detail["customer_repairs"]] == [earlier]
 
-    ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
-    ok(transition(tech_api, ticket, "diagnose", {"findings": "ok"}))
+    assign_and_diagnose(desk_api, tech_api, ticket, {"findings": "ok"})
     assert finish_at_the_counter(desk_api, tech_api, ticket)["state"] == "closed"
 
 
@@ -373,8 +362,7 @@ def test_s6_courier_return_ships_with_tracking_shown_on_the_status_page(
 
 def test_s6_shipping_without_an_address_is_blocked(intake, desk_api, tech_api, tech, in_warranty):
     ticket = intake(serial_number=in_warranty.serial_number, return_method="courier")
-    ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
-    ok(transition(tech_api, ticket, "diagnose", {"findings": "ok"}))
+    assign_and_diagnose(desk_api, tech_api, ticket, {"findings": "ok"})
     ok(transition(tech_api, ticket, "start_repair"))
     ok(transition(tech_api, ticket, "complete"))
     response = transition(desk_api, ticket, "ship", {"carrier": "CJ", "tracking_number": "1"})
@@ -446,8 +434,7 @@ def test_s8_coverage_is_decided_at_intake_and_changed_only_by_a_manager_with_a_r
     ticket = intake(
         serial_number=expired.serial_number, customer={"name": "이영희", "phone": "010-9876-5432"}
     )
-    ok(transition(desk_api, ticket, "assign", {"technician": "tech"}))
-    ok(transition(tech_api, ticket, "diagnose", {"findings": "hinge", "labor_fee": 30000}))
+    assign_and_diagnose(desk_api, tech_api, ticket, {"findings": "hinge", "labor_fee": 30000})
     ok(transition(desk_api, ticket, "approve"))
 
     at_counter = transition(

@@ -179,17 +179,12 @@ def test_s1_the_missing_clip_spring_walked_through_the_pages(
 
 
 def test_s5_s6_the_customer_approves_and_asks_for_courier_return_on_a_phone(
-    browser, live_server, make_repair, desk, tech, expired, battery, center
+    browser, live_server, make_repair, desk, tech, expired, battery, center, diagnose
 ):
     stock(center, battery, 1)
     repair = make_repair(serial_number=expired.serial_number, symptom="배터리가 빨리 닳아요")
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="배터리 교체 필요",
-        parts=[{"part_number": battery.part_number}],
-        labor_fee=5000,
+    diagnose(
+        repair, "배터리 교체 필요", parts=[{"part_number": battery.part_number}], labor_fee=5000
     )
 
     phone = browser.new_context(

@@ -4,14 +4,12 @@ pressing buttons on one repair at the same moment get one result and a clean 409
 SQLite ignores select_for_update, so these tests only run on PostgreSQL (DATABASE_URL=postgres://...).
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from core.errors import Conflict, TransitionBlocked
 from core.roles import CUSTOMER_ACTOR
 from parts.models import Reservation, ReservationStatus, Stock
+from tests.concurrency_support import race
 from tests.conftest import requires_postgres, stock
 from workflows import services as s
 from workflows.choices import State
@@ -20,29 +18,6 @@ from workflows.models import Notification, Repair, RepairEvent
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 REFUSALS = (TransitionBlocked, Conflict)  # both are 409s to a client
-
-
-def race(*calls):
-    """Run the calls in threads released together; [(result or None, exception or None)]."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = (call(), None)
-        except Exception as exc:  # reported to the test, which decides what was acceptable
-            outcomes[i] = (None, exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung (lock never released?)"
-    return outcomes
 
 
 def one_winner(outcomes):
@@ -88,20 +63,13 @@ def test_twenty_technicians_reserving_ten_units_get_exactly_ten(
 
 
 @pytest.fixture
-def repaired(make_repair, desk, tech, center, battery, expired):
+def repaired(make_repair, desk, tech, center, battery, expired, diagnose):
     """repaired() -> a paid repair (10,000 labour + 15,000 battery), done and at the counter."""
     stock(center, battery, 10)
 
     def make():
         repair = make_repair(serial_number=expired.serial_number)
-        s.repair_assign(repair=repair, actor=desk, technician=tech)
-        s.repair_diagnose(
-            repair=repair,
-            actor=tech,
-            findings="배터리",
-            parts=[{"part_number": "HBS-BATT"}],
-            labor_fee=10000,
-        )
+        diagnose(repair, "배터리", parts=[{"part_number": "HBS-BATT"}], labor_fee=10000)
         s.repair_approve(repair=repair, actor=desk)
         s.repair_start(repair=repair, actor=tech)
         return s.repair_complete(repair=repair, actor=tech, work_notes="교체")
@@ -140,24 +108,17 @@ def test_a_double_click_on_hand_over_takes_the_payment_once(repaired, desk, mana
     assert RepairEvent.objects.filter(repair=repair, transition="hand_over").count() == 1
 
 
-def _awaiting_approval(make_repair, desk, tech, center, battery, expired):
+@pytest.fixture
+def awaiting_approval(make_repair, center, battery, expired, diagnose):
+    """A paid repair (10,000 labour + the one battery in stock) waiting for approval."""
     stock(center, battery, 1)
     repair = make_repair(serial_number=expired.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    return s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="배터리",
-        parts=[{"part_number": "HBS-BATT"}],
-        labor_fee=10000,
-    )
+    return diagnose(repair, "배터리", parts=[{"part_number": "HBS-BATT"}], labor_fee=10000)
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_two_approvals_at_once_record_one(
-    make_repair, desk, tech, center, battery, expired, round_
-):
-    repair = _awaiting_approval(make_repair, desk, tech, center, battery, expired)
+def test_two_approvals_at_once_record_one(awaiting_approval, desk, round_):
+    repair = awaiting_approval
 
     outcomes = race(
         lambda: s.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR),
@@ -170,11 +131,11 @@ def test_two_approvals_at_once_record_one(
 
 @pytest.mark.parametrize("round_", range(3))
 def test_approval_online_and_a_decline_at_the_desk_at_once_end_consistently(
-    make_repair, desk, tech, center, battery, expired, round_
+    awaiting_approval, desk, center, battery, round_
 ):
     # A customer may withdraw until the work starts, so "approve, then decline" is a legal
     # order; "decline, then approve" is not. Whatever the interleaving, the rows agree.
-    repair = _awaiting_approval(make_repair, desk, tech, center, battery, expired)
+    repair = awaiting_approval
 
     outcomes = race(
         lambda: s.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR),

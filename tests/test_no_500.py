@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from parts.models import PartsOrder, Reservation, Stock
 from service_center.models import Customer, Device
-from tests.conftest import requires_postgres, stock
+from tests.conftest import intake_form, requires_postgres, stock
 from workflows import registry
 from workflows import services as s
 from workflows.models import Notification, Promise, Repair, RepairEvent
@@ -114,19 +114,14 @@ def _params(segments) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def world(make_repair, desk, tech, manager, spring, battery, center, in_warranty):
+def world(make_repair, desk, tech, manager, spring, battery, center, in_warranty, diagnose):
     stock(center, spring, 0)  # diagnosing with the spring orders it
     stock(center, battery, 2)
     repair = make_repair(serial_number=in_warranty.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
     diagnosing = make_repair()
     s.repair_assign(repair=diagnosing, actor=desk, technician=tech)
-    repair = s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="스프링 교체",
-        parts=[{"part_number": spring.part_number}],
-        labor_fee=0,
+    repair = diagnose(
+        repair, "스프링 교체", parts=[{"part_number": spring.part_number}], labor_fee=0
     )
     promise = s.repair_record_promise(
         repair=repair.pk,
@@ -347,18 +342,7 @@ def test_a_nul_or_control_character_in_any_page_form_field_is_a_400_and_changes_
 
 def test_tabs_and_new_lines_in_a_text_area_are_ordinary_input(client, desk, headset):
     client.force_login(desk)
-    response = client.post(
-        "/desk/intake/",
-        {
-            "customer_name": "김민지",
-            "customer_phone": "010-2345-6789",
-            "symptom": "첫째 줄\r\n둘째 줄\t탭",
-            "product_model": headset.code,
-            "intake_channel": "walk_in",
-            "device_in_shop": "on",
-            "return_method": "pickup",
-        },
-    )
+    response = client.post("/desk/intake/", intake_form(symptom="첫째 줄\r\n둘째 줄\t탭"))
     assert response.status_code == 302
     assert Repair.objects.get().symptom.startswith("첫째 줄")
 

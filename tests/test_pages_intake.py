@@ -1,20 +1,15 @@
 """The intake form: live serial and customer lookups, errors beside the fields, input kept."""
 
+from tests.conftest import intake_form
 from workflows.models import Repair
 
 
 def test_intake_keeps_what_was_typed_and_says_what_is_missing(client, desk, headset):
     client.force_login(desk)
-    response = client.post(
-        "/desk/intake/",
-        {
-            "customer_name": "김민지",
-            "customer_phone": "010-2345-6789",
-            "symptom": "스프링 빠짐",
-            "intake_channel": "phone",
-            "return_method": "pickup",
-        },
+    form = intake_form(
+        symptom="스프링 빠짐", intake_channel="phone", unticked=("product_model", "device_in_shop")
     )
+    response = client.post("/desk/intake/", form)
     assert response.status_code == 400
     html = response.content.decode()
     assert 'value="김민지"' in html and "스프링 빠짐" in html
@@ -27,17 +22,8 @@ def test_a_phoned_in_repair_without_serial_is_taken_in_as_coverage_to_be_confirm
     client, desk, headset
 ):
     client.force_login(desk)
-    response = client.post(
-        "/desk/intake/",
-        {
-            "customer_name": "김민지",
-            "customer_phone": "010-2345-6789",
-            "symptom": "스프링 빠짐",
-            "product_model": headset.code,
-            "intake_channel": "phone",
-            "return_method": "pickup",
-        },
-    )
+    form = intake_form(symptom="스프링 빠짐", intake_channel="phone", unticked=("device_in_shop",))
+    response = client.post("/desk/intake/", form)
     repair = Repair.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/desk/repairs/{repair.ticket_number}/"
@@ -46,18 +32,8 @@ def test_a_phoned_in_repair_without_serial_is_taken_in_as_coverage_to_be_confirm
 
 def test_a_bad_phone_is_reported_beside_the_phone_field(client, desk, headset):
     client.force_login(desk)
-    response = client.post(
-        "/desk/intake/",
-        {
-            "customer_name": "김",
-            "customer_phone": "12",
-            "symptom": "x",
-            "product_model": "HBS-1100",
-            "intake_channel": "walk_in",
-            "device_in_shop": "on",
-            "return_method": "pickup",
-        },
-    )
+    form = intake_form(customer_name="김", customer_phone="12", symptom="x")
+    response = client.post("/desk/intake/", form)
     html = response.content.decode()
     assert response.status_code == 400
     assert 'name="customer_phone" type="tel" inputmode="tel" value="12"' in html

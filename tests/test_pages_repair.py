@@ -10,18 +10,11 @@ from workflows.models import RepairEvent
 
 
 @pytest.fixture
-def spring_on_order(make_repair, desk, tech, spring, center):
+def spring_on_order(make_repair, desk, tech, spring, center, diagnose):
     """S1: phoned in, serial unknown, the spring on order."""
     stock(center, spring, 0)
     repair = make_repair(intake_channel="phone", device_in_shop=False)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    return s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="스프링 교체",
-        parts=[{"part_number": spring.part_number}],
-        labor_fee=0,
-    )
+    return diagnose(repair, "스프링 교체", parts=[{"part_number": spring.part_number}], labor_fee=0)
 
 
 def _blocked(html: str, name: str) -> str:
@@ -44,18 +37,11 @@ def test_the_invite_button_is_disabled_with_its_reasons_in_plain_words(
 
 
 def test_a_balance_due_keeps_hand_over_enabled_and_asks_for_the_payment(
-    client, desk, tech, make_repair, expired, battery, center
+    client, desk, tech, make_repair, expired, battery, center, diagnose
 ):
     stock(center, battery, 1)
     repair = make_repair(serial_number=expired.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="배터리",
-        parts=[{"part_number": battery.part_number}],
-        labor_fee=5000,
-    )
+    diagnose(repair, "배터리", parts=[{"part_number": battery.part_number}], labor_fee=5000)
     s.repair_approve(repair=repair, actor=desk)
     s.repair_start(repair=repair, actor=tech)
     s.repair_complete(repair=repair, actor=tech)

@@ -4,7 +4,6 @@ import pytest
 from django.core.cache import cache
 
 from tests.conftest import stock
-from workflows import services as s
 
 
 @pytest.fixture(autouse=True)
@@ -15,16 +14,11 @@ def _fresh_throttles():
 
 
 @pytest.fixture
-def quoted(make_repair, desk, tech, expired, battery, center):
+def quoted(make_repair, desk, tech, expired, battery, center, diagnose):
     stock(center, battery, 1)
     repair = make_repair(serial_number=expired.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    return s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="배터리 교체",
-        parts=[{"part_number": battery.part_number}],
-        labor_fee=5000,
+    return diagnose(
+        repair, "배터리 교체", parts=[{"part_number": battery.part_number}], labor_fee=5000
     )
 
 

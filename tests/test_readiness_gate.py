@@ -24,7 +24,7 @@ def blocked_codes(call, **kwargs) -> list[str]:
 
 
 @pytest.fixture
-def diagnosed(make_repair, desk, tech, battery, spring, center, expired):
+def diagnosed(make_repair, desk, tech, battery, spring, center, expired, diagnose):
     """diagnosed(parts=[...], **intake) -> a paid repair (expired serial) diagnosed by `tech`."""
     stock(center, battery, 5)
     stock(center, spring, 0)
@@ -32,10 +32,7 @@ def diagnosed(make_repair, desk, tech, battery, spring, center, expired):
     def make(parts=None, labor_fee=10000, **intake):
         intake.setdefault("serial_number", expired.serial_number)
         repair = make_repair(**intake)
-        s.repair_assign(repair=repair, actor=desk, technician=tech)
-        return s.repair_diagnose(
-            repair=repair, actor=tech, findings="점검 완료", parts=parts, labor_fee=labor_fee
-        )
+        return diagnose(repair, "점검 완료", parts=parts, labor_fee=labor_fee)
 
     return make
 
@@ -51,10 +48,9 @@ def ready(diagnosed, desk):
     return make
 
 
-def test_invite_is_blocked_while_coverage_is_undetermined(make_repair, desk, tech):
+def test_invite_is_blocked_while_coverage_is_undetermined(make_repair, desk, tech, diagnose):
     repair = make_repair(intake_channel="phone", device_in_shop=False)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    repair = s.repair_diagnose(repair=repair, actor=tech, findings="클립 스프링 없음", labor_fee=0)
+    repair = diagnose(repair, "클립 스프링 없음", labor_fee=0)
     assert repair.coverage == Coverage.UNDETERMINED
 
     codes = blocked_codes(s.repair_invite_for_repair, repair=repair, actor=desk)
@@ -63,10 +59,9 @@ def test_invite_is_blocked_while_coverage_is_undetermined(make_repair, desk, tec
     assert not Notification.objects.filter(kind="invite_for_repair").exists()
 
 
-def test_approve_is_blocked_while_coverage_is_undetermined(make_repair, desk, tech):
+def test_approve_is_blocked_while_coverage_is_undetermined(make_repair, desk, tech, diagnose):
     repair = make_repair()
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    repair = s.repair_diagnose(repair=repair, actor=tech, findings="진단", labor_fee=5000)
+    repair = diagnose(repair, "진단", labor_fee=5000)
 
     assert blocked_codes(s.repair_approve, repair=repair, actor=desk) == ["coverage_undetermined"]
 
@@ -81,10 +76,9 @@ def test_invite_is_blocked_while_the_paid_quote_is_not_approved(diagnosed, desk)
     assert "coverage_undetermined" not in codes
 
 
-def test_a_warranty_repair_has_no_quote_to_approve(make_repair, desk, tech, in_warranty):
+def test_a_warranty_repair_has_no_quote_to_approve(make_repair, desk, tech, in_warranty, diagnose):
     repair = make_repair(serial_number=in_warranty.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    repair = s.repair_diagnose(repair=repair, actor=tech, findings="점검", labor_fee=0)
+    repair = diagnose(repair, "점검", labor_fee=0)
 
     assert repair.state == State.READY_TO_REPAIR
     assert gate.readiness_blockers(repair) == []

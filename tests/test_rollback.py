@@ -31,13 +31,10 @@ class FailingBackend(notify.BaseBackend):
 
 
 @pytest.fixture
-def repaired(make_repair, desk, tech, center, battery, in_warranty):
+def repaired(make_repair, desk, tech, center, battery, in_warranty, diagnose):
     stock(center, battery, 2)
     repair = make_repair(serial_number=in_warranty.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair, actor=tech, findings="배터리", parts=[{"part_number": "HBS-BATT"}]
-    )
+    diagnose(repair, "배터리", parts=[{"part_number": "HBS-BATT"}])
     s.repair_start(repair=repair, actor=tech)
     return s.repair_complete(repair=repair, actor=tech, work_notes="교체")
 
@@ -172,14 +169,11 @@ def test_a_stale_claim_is_released_but_a_fresh_one_is_left_to_its_worker(pending
 
 @pytest.mark.django_db(transaction=True)
 def test_with_real_commits_a_rollback_sends_nothing_and_a_commit_sends_once(
-    make_repair, desk, tech, center, battery, in_warranty, outbox
+    make_repair, desk, tech, center, battery, in_warranty, outbox, diagnose
 ):
     stock(center, battery, 2)
     repair = make_repair(serial_number=in_warranty.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair, actor=tech, findings="배터리", parts=[{"part_number": "HBS-BATT"}]
-    )
+    diagnose(repair, "배터리", parts=[{"part_number": "HBS-BATT"}])
     s.repair_start(repair=repair, actor=tech)
     s.repair_complete(repair=repair, actor=tech, work_notes="교체")
     assert outbox == []  # a walk-in warranty repair has had nothing to tell so far

@@ -30,7 +30,15 @@ def kinds(repair) -> list[str]:
 
 
 def test_s1_the_missing_clip_spring_is_fixed_on_the_spot_after_one_honest_invitation(
-    make_repair, desk, tech, center, spring, expired, outbox, django_capture_on_commit_callbacks
+    make_repair,
+    desk,
+    tech,
+    center,
+    spring,
+    expired,
+    outbox,
+    django_capture_on_commit_callbacks,
+    diagnose,
 ):
     stock(center, spring, 0)
     # She bought the headset two years ago; the registry knows it under her phone number.
@@ -45,11 +53,9 @@ def test_s1_the_missing_clip_spring_is_fixed_on_the_spot_after_one_honest_invita
     assert repair.coverage_reason_code == "serial_unknown"
 
     # The technician diagnoses: one spring, not in stock -> waiting, ordered from the warehouse.
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    repair = s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="클립 스프링 1개 교체 (재고 없음, 주문)",
+    repair = diagnose(
+        repair,
+        "클립 스프링 1개 교체 (재고 없음, 주문)",
         parts=[{"part_number": spring.part_number, "quantity": 1}],
         labor_fee=5000,
     )
@@ -146,7 +152,7 @@ def laptop(db):
 
 
 @pytest.fixture
-def laptop_in_repair(center, desk, tech, laptop):
+def laptop_in_repair(center, desk, tech, laptop, diagnose):
     keyboard = PartFactory(part_number="NB-KEYBOARD", unit_price=89000, compatible_models=[laptop])
     stock(center, keyboard, 2)
     serial = DeviceFactory(
@@ -163,14 +169,7 @@ def laptop_in_repair(center, desk, tech, laptop):
         accessories="충전기",
     )
     assert repair.coverage == Coverage.PAID
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="키보드 교체",
-        parts=[{"part_number": "NB-KEYBOARD"}],
-        labor_fee=20000,
-    )
+    diagnose(repair, "키보드 교체", parts=[{"part_number": "NB-KEYBOARD"}], labor_fee=20000)
     s.repair_approve(repair=repair, actor=desk)
     return s.repair_start(repair=repair, actor=tech)
 
@@ -205,7 +204,7 @@ def test_s2_pressing_ready_for_pickup_twice_writes_one_message(
 
 
 def test_s3_two_arriving_springs_go_to_the_first_two_repairs_that_asked(
-    make_repair, desk, tech, center, spring, in_warranty
+    make_repair, desk, tech, center, spring, in_warranty, diagnose
 ):
     stock(center, spring, 0)
     repairs = []
@@ -215,15 +214,7 @@ def test_s3_two_arriving_springs_go_to_the_first_two_repairs_that_asked(
             device_in_shop=False,
             serial_number=in_warranty.serial_number,
         )
-        s.repair_assign(repair=repair, actor=desk, technician=tech)
-        repairs.append(
-            s.repair_diagnose(
-                repair=repair,
-                actor=tech,
-                findings="스프링",
-                parts=[{"part_number": "CLIP-SPRING-01"}],
-            )
-        )
+        repairs.append(diagnose(repair, "스프링", parts=[{"part_number": "CLIP-SPRING-01"}]))
     a, b, c = repairs
     assert [r.state for r in repairs] == [State.AWAITING_PARTS] * 3
     orders = {r.pk: PartsOrderLine.objects.get(repair=r).order_id for r in repairs}
@@ -253,27 +244,18 @@ def test_s3_two_arriving_springs_go_to_the_first_two_repairs_that_asked(
 
 
 def test_s3_a_new_reservation_waits_behind_older_ones_even_when_a_unit_is_free(
-    make_repair, desk, tech, manager, center, spring, in_warranty
+    make_repair, desk, tech, manager, center, spring, in_warranty, diagnose
 ):
     stock(center, spring, 0)
     first = make_repair(serial_number=in_warranty.serial_number)
-    s.repair_assign(repair=first, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=first,
-        actor=tech,
-        findings="스프링 2개",
-        parts=[{"part_number": "CLIP-SPRING-01", "quantity": 2}],
-    )
+    diagnose(first, "스프링 2개", parts=[{"part_number": "CLIP-SPRING-01", "quantity": 2}])
     s.stock_adjust(center=center, part=spring, delta=1, reason="한 개 입고")
     assert Reservation.objects.get(repair=first).status == ReservationStatus.WAITING
 
     second = make_repair(
         customer={"name": "B", "phone": "010-1111-0002"}, serial_number=in_warranty.serial_number
     )
-    s.repair_assign(repair=second, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=second, actor=tech, findings="스프링 1개", parts=[{"part_number": "CLIP-SPRING-01"}]
-    )
+    diagnose(second, "스프링 1개", parts=[{"part_number": "CLIP-SPRING-01"}])
 
     assert Reservation.objects.get(repair=second).status == ReservationStatus.WAITING
     assert Stock.objects.get(center=center, part=spring).reserved == 0
@@ -288,20 +270,15 @@ def test_s3_a_unit_freed_by_a_decline_goes_to_the_next_repair_in_line(
     expired,
     in_warranty,
     django_capture_on_commit_callbacks,
+    diagnose,
 ):
     stock(center, battery, 1)
     first = make_repair(serial_number=expired.serial_number)
-    s.repair_assign(repair=first, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=first, actor=tech, findings="배터리", parts=[{"part_number": "HBS-BATT"}]
-    )
+    diagnose(first, "배터리", parts=[{"part_number": "HBS-BATT"}])
     second = make_repair(
         customer={"name": "B", "phone": "010-1111-0002"}, serial_number=in_warranty.serial_number
     )
-    s.repair_assign(repair=second, actor=desk, technician=tech)
-    second = s.repair_diagnose(
-        repair=second, actor=tech, findings="배터리", parts=[{"part_number": "HBS-BATT"}]
-    )
+    second = diagnose(second, "배터리", parts=[{"part_number": "HBS-BATT"}])
     assert second.state == State.AWAITING_PARTS
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -314,7 +291,7 @@ def test_s3_a_unit_freed_by_a_decline_goes_to_the_next_repair_in_line(
 
 
 def test_s3_only_a_repair_still_waiting_is_told_the_part_has_shipped(
-    make_repair, desk, tech, center, spring, in_warranty
+    make_repair, desk, tech, center, spring, in_warranty, diagnose
 ):
     stock(center, spring, 0)
     repairs = []
@@ -322,15 +299,7 @@ def test_s3_only_a_repair_still_waiting_is_told_the_part_has_shipped(
         repair = make_repair(
             customer={"name": name, "phone": phone}, serial_number=in_warranty.serial_number
         )
-        s.repair_assign(repair=repair, actor=desk, technician=tech)
-        repairs.append(
-            s.repair_diagnose(
-                repair=repair,
-                actor=tech,
-                findings="스프링",
-                parts=[{"part_number": "CLIP-SPRING-01"}],
-            )
-        )
+        repairs.append(diagnose(repair, "스프링", parts=[{"part_number": "CLIP-SPRING-01"}]))
     a, b = repairs
     orders = {r.pk: PartsOrderLine.objects.get(repair=r).order_id for r in repairs}
     # B's order comes in first; first come, first served gives its spring to A.
@@ -347,14 +316,11 @@ def test_s3_only_a_repair_still_waiting_is_told_the_part_has_shipped(
 
 
 def test_s3_a_declined_repair_is_not_told_about_a_part_it_no_longer_waits_for(
-    make_repair, desk, tech, center, spring, expired
+    make_repair, desk, tech, center, spring, expired, diagnose
 ):
     stock(center, spring, 0)
     repair = make_repair(serial_number=expired.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair, actor=tech, findings="스프링", parts=[{"part_number": "CLIP-SPRING-01"}]
-    )
+    diagnose(repair, "스프링", parts=[{"part_number": "CLIP-SPRING-01"}])
     s.repair_decline(repair=repair, actor=desk, reason="수리 안 함")
     order = PartsOrderLine.objects.get(repair=repair).order
 
@@ -366,14 +332,11 @@ def test_s3_a_declined_repair_is_not_told_about_a_part_it_no_longer_waits_for(
 
 
 def test_s3_a_waiting_repair_gets_the_eta_as_a_promise_kept_when_the_part_arrives(
-    make_repair, desk, tech, center, spring, in_warranty
+    make_repair, desk, tech, center, spring, in_warranty, diagnose
 ):
     stock(center, spring, 0)
     repair = make_repair(serial_number=in_warranty.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair, actor=tech, findings="스프링", parts=[{"part_number": "CLIP-SPRING-01"}]
-    )
+    diagnose(repair, "스프링", parts=[{"part_number": "CLIP-SPRING-01"}])
     order = PartsOrderLine.objects.get(repair=repair).order
     eta = timezone.localdate() + dt.timedelta(days=3)
 
@@ -432,18 +395,11 @@ def test_s7_a_call_keeps_only_callback_promises(make_repair, tech, desk):
 
 
 @pytest.fixture
-def approved_warranty_repair(make_repair, desk, tech, center, battery, in_warranty):
+def approved_warranty_repair(make_repair, desk, tech, center, battery, in_warranty, diagnose):
     stock(center, battery, 3)
     repair = make_repair(serial_number=in_warranty.serial_number)
     assert repair.coverage == Coverage.WARRANTY
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    repair = s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="배터리 교체",
-        parts=[{"part_number": "HBS-BATT"}],
-        labor_fee=10000,
-    )
+    repair = diagnose(repair, "배터리 교체", parts=[{"part_number": "HBS-BATT"}], labor_fee=10000)
     assert repair.state == State.READY_TO_REPAIR
     return repair
 
@@ -483,18 +439,11 @@ def test_s8_a_manager_changes_coverage_with_a_reason_on_the_timeline_and_tells_t
 
 
 def test_s8_a_paid_repair_changed_after_approval_needs_a_fresh_approval(
-    make_repair, desk, tech, manager, center, battery, expired
+    make_repair, desk, tech, manager, center, battery, expired, diagnose
 ):
     stock(center, battery, 3)
     repair = make_repair(serial_number=expired.serial_number)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="배터리",
-        parts=[{"part_number": "HBS-BATT"}],
-        labor_fee=10000,
-    )
+    diagnose(repair, "배터리", parts=[{"part_number": "HBS-BATT"}], labor_fee=10000)
     repair = s.repair_approve(repair=repair, actor=desk)
     assert repair.state == State.READY_TO_REPAIR
 
@@ -515,10 +464,11 @@ def test_s8_a_paid_repair_changed_after_approval_needs_a_fresh_approval(
     assert kinds(repair).count("coverage_changed") == 2
 
 
-def test_s8_the_desk_settles_undetermined_coverage_before_approval(make_repair, desk, tech):
+def test_s8_the_desk_settles_undetermined_coverage_before_approval(
+    make_repair, desk, tech, diagnose
+):
     repair = make_repair()
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(repair=repair, actor=tech, findings="진단", labor_fee=5000)
+    diagnose(repair, "진단", labor_fee=5000)
 
     repair = s.repair_set_coverage(repair=repair, actor=desk, coverage="paid", reason="유상 동의")
 

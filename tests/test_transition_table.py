@@ -25,6 +25,15 @@ OPEN = {st for st in State if st not in (State.CLOSED, State.CANCELLED)}
 OWNER_ONLY = {"diagnose", "start_repair", "complete", "report_unrepairable"}
 NOT_OWNED = {State.RECEIVED, State.CANCELLED}  # no technician owns these repairs
 
+# Until the work starts: a repair may still be declined or cancelled.
+BEFORE_THE_WORK = {
+    State.RECEIVED,
+    State.DIAGNOSING,
+    State.AWAITING_APPROVAL,
+    State.AWAITING_PARTS,
+    State.READY_TO_REPAIR,
+}
+
 # transition -> the states it runs from, per the design's table.
 ALLOWED_FROM = {
     "assign": {State.RECEIVED},
@@ -33,13 +42,7 @@ ALLOWED_FROM = {
     "record_deposit": {State.AWAITING_APPROVAL},
     "approve": {State.AWAITING_APPROVAL},
     # Wider than DESIGN.md's table on purpose: the customer may withdraw until the work starts.
-    "decline": {
-        State.RECEIVED,
-        State.DIAGNOSING,
-        State.AWAITING_APPROVAL,
-        State.AWAITING_PARTS,
-        State.READY_TO_REPAIR,
-    },
+    "decline": BEFORE_THE_WORK,
     "parts_arrived": {State.AWAITING_PARTS},
     "invite_for_repair": {State.READY_TO_REPAIR},
     # Any open state, but only while the device is not at the counter: in_repair, repaired and
@@ -54,13 +57,7 @@ ALLOWED_FROM = {
     "ship": {State.REPAIRED, State.DECLINED},
     "hand_over": {State.READY_FOR_PICKUP},
     "confirm_delivery": {State.SHIPPED},
-    "cancel": {
-        State.RECEIVED,
-        State.DIAGNOSING,
-        State.AWAITING_APPROVAL,
-        State.AWAITING_PARTS,
-        State.READY_TO_REPAIR,
-    },
+    "cancel": BEFORE_THE_WORK,
 }
 
 # Where a successful transition leads (None: it stays where it was).

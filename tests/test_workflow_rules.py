@@ -9,20 +9,20 @@ from workflows import services as s
 from workflows.models import Notification
 
 
-def repaired(make_repair, desk, tech, battery, center, **intake):
+@pytest.fixture
+def being_repaired(make_repair, desk, tech, battery, center, expired, diagnose):
+    """being_repaired(**intake) -> a paid repair (expired serial, 5,000 won labour), approved and
+    in the technician's hands."""
     stock(center, battery, 2)
-    repair = make_repair(serial_number="HBS1100OLD1", **intake)
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="battery",
-        parts=[{"part_number": "HBS-BATT"}],
-        labor_fee=5000,
-    )
-    s.repair_approve(repair=repair, actor=desk)
-    s.repair_start(repair=repair, actor=tech)
-    return repair
+
+    def make(**intake):
+        repair = make_repair(serial_number="HBS1100OLD1", **intake)
+        diagnose(repair, "battery", parts=[{"part_number": "HBS-BATT"}], labor_fee=5000)
+        s.repair_approve(repair=repair, actor=desk)
+        s.repair_start(repair=repair, actor=tech)
+        return repair
+
+    return make
 
 
 def test_a_customer_can_withdraw_a_walk_in_repair_before_anyone_looks_at_it(
@@ -37,18 +37,11 @@ def test_a_customer_can_withdraw_a_walk_in_repair_before_anyone_looks_at_it(
 
 
 def test_coverage_cannot_turn_paid_once_the_work_has_started(
-    make_repair, desk, tech, manager, battery, center, in_warranty
+    make_repair, desk, tech, manager, battery, center, in_warranty, diagnose
 ):
     stock(center, battery, 1)
     repair = make_repair(serial_number="HBS1100K7Q2")
-    s.repair_assign(repair=repair, actor=desk, technician=tech)
-    s.repair_diagnose(
-        repair=repair,
-        actor=tech,
-        findings="battery",
-        parts=[{"part_number": "HBS-BATT"}],
-        labor_fee=0,
-    )
+    diagnose(repair, "battery", parts=[{"part_number": "HBS-BATT"}], labor_fee=0)
     s.repair_start(repair=repair, actor=tech)
     with pytest.raises(TransitionBlocked) as caught:
         s.repair_set_coverage(repair=repair, actor=manager, coverage="paid", reason="seal broken")
@@ -56,10 +49,8 @@ def test_coverage_cannot_turn_paid_once_the_work_has_started(
     assert not Notification.objects.filter(repair=repair, kind="coverage_changed").exists()
 
 
-def test_a_second_ready_for_pickup_call_says_wrong_state_not_unfinished(
-    make_repair, desk, tech, battery, center, expired
-):
-    repair = repaired(make_repair, desk, tech, battery, center)
+def test_a_second_ready_for_pickup_call_says_wrong_state_not_unfinished(being_repaired, desk, tech):
+    repair = being_repaired()
     s.repair_complete(repair=repair, actor=tech)
     s.repair_notify_ready_for_pickup(repair=repair, actor=desk)
     with pytest.raises(TransitionBlocked) as caught:
@@ -68,17 +59,9 @@ def test_a_second_ready_for_pickup_call_says_wrong_state_not_unfinished(
     assert Notification.objects.filter(repair=repair, kind="ready_for_pickup").count() == 1
 
 
-def test_a_shipped_device_cannot_be_checked_in_again(
-    make_repair, desk, tech, battery, center, expired
-):
-    repair = repaired(
-        make_repair,
-        desk,
-        tech,
-        battery,
-        center,
-        return_method="courier",
-        courier_address="부산광역시 해운대구 센텀로 45",
+def test_a_shipped_device_cannot_be_checked_in_again(being_repaired, desk, tech):
+    repair = being_repaired(
+        return_method="courier", courier_address="부산광역시 해운대구 센텀로 45"
     )
     repair = s.repair_complete(repair=repair, actor=tech)
     # Courier customers pay before the device leaves (ship is blocked by `balance_due`).

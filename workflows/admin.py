@@ -44,6 +44,10 @@ def mask_status_token(text: str, token: str = "") -> str:
     return _STATUS_LINK.sub("/status/t/…", text)
 
 
+# The columns `EventLabels` fills in, in the order both event views show them.
+EVENT_LABEL_FIELDS = ("at", "actor_shown", "kind", "transition_shown", "from_shown", "to_shown")
+
+
 class EventLabels:
     """A timeline row's codes as words, in the admin's language."""
 
@@ -72,16 +76,7 @@ class EventLabels:
 class RepairEventInline(EventLabels, ReadOnlyMixin, admin.TabularInline):
     model = RepairEvent
     extra = 0
-    fields = (
-        "at",
-        "actor_shown",
-        "kind",
-        "transition_shown",
-        "from_shown",
-        "to_shown",
-        "masked_text",
-        "customer_visible",
-    )
+    fields = (*EVENT_LABEL_FIELDS, "masked_text", "customer_visible")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -157,17 +152,7 @@ class RepairEventAdmin(EventLabels, ReadOnlyMixin, CenterScopedAdmin):
     list_filter = ("kind", "customer_visible")
     list_select_related = ("repair",)
     search_fields = ("repair__ticket_number",)
-    fields = (
-        "repair",
-        "at",
-        "actor_shown",
-        "kind",
-        "transition_shown",
-        "from_shown",
-        "to_shown",
-        "customer_visible",
-        "masked_text",
-    )
+    fields = ("repair", *EVENT_LABEL_FIELDS, "customer_visible", "masked_text")
     readonly_fields = fields
     secret_fields = ("text", "data")
 

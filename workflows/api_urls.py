@@ -1,6 +1,8 @@
 """Every route under /api/: the v1 endpoints, the OpenAPI schema and the offline Swagger UI.
 Anything else under /api/ answers a JSON 404 (never Django's HTML page)."""
 
+from collections.abc import Callable, Iterable
+
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -14,6 +16,22 @@ from workflows.registry import STAFF_TRANSITIONS
 
 V1 = "api/v1/"
 REPAIR = V1 + "repairs/<str:ticket_number>/"
+ORDER = V1 + "parts-orders/<int:order_id>/"
+
+
+def transition_routes(
+    prefix: str, names: Iterable[str], view_for: Callable[[str], type], route_name: str
+) -> list:
+    """`POST {prefix}transitions/{name}/` for each name, served by `view_for(name)`."""
+    return [
+        path(
+            prefix + f"transitions/{name}/",
+            view_for(name).as_view(),
+            name=f"{route_name}-{name}",
+        )
+        for name in names
+    ]
+
 
 urlpatterns = [
     path(V1 + "auth/token/", center_api.TokenView.as_view(), name="api-token"),
@@ -25,14 +43,7 @@ urlpatterns = [
     path(V1 + "devices/", center_api.DeviceCreateView.as_view(), name="api-devices"),
     path(V1 + "repairs/", api.RepairListView.as_view(), name="api-repairs"),
     path(REPAIR, api.RepairDetailView.as_view(), name="api-repair"),
-    *[
-        path(
-            REPAIR + f"transitions/{name}/",
-            api.transition_view(name).as_view(),
-            name=f"api-repair-{name}",
-        )
-        for name in STAFF_TRANSITIONS
-    ],
+    *transition_routes(REPAIR, STAFF_TRANSITIONS, api.transition_view, "api-repair"),
     path(REPAIR + "notes/", api.RepairNoteView.as_view(), name="api-repair-notes"),
     path(REPAIR + "calls/", api.RepairCallView.as_view(), name="api-repair-calls"),
     path(REPAIR + "promises/", api.RepairPromiseView.as_view(), name="api-repair-promises"),
@@ -54,14 +65,7 @@ urlpatterns = [
     path(V1 + "stock/", parts_api.StockListView.as_view(), name="api-stock"),
     path(V1 + "stock/adjust/", api.StockAdjustView.as_view(), name="api-stock-adjust"),
     path(V1 + "parts-orders/", api.PartsOrderListView.as_view(), name="api-parts-orders"),
-    *[
-        path(
-            V1 + f"parts-orders/<int:order_id>/transitions/{name}/",
-            api.order_transition_view(name).as_view(),
-            name=f"api-parts-order-{name}",
-        )
-        for name in api.ORDER_TRANSITIONS
-    ],
+    *transition_routes(ORDER, api.ORDER_TRANSITIONS, api.order_transition_view, "api-parts-order"),
     path(V1 + "public/status/", api.PublicStatusView.as_view(), name="api-public-status"),
     path(V1 + "public/approve/", api.PublicApproveView.as_view(), name="api-public-approve"),
     path(V1 + "public/decline/", api.PublicDeclineView.as_view(), name="api-public-decline"),

@@ -25,7 +25,7 @@ from barcode import Code128
 from django.conf import settings
 from django.template import loader
 from django.utils import timezone, translation
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -149,39 +149,33 @@ def qr_svg(data: str, *, module_mm: float = 0.75) -> str:
 # those are marked with the "claim ticket" context.
 
 
-def _channel(value: str) -> str:
-    labels = {
-        IntakeChannel.WALK_IN: pgettext("claim ticket channel", "Walk-in"),
-        IntakeChannel.PHONE: pgettext("claim ticket channel", "Phone"),
-        IntakeChannel.COURIER: pgettext("claim ticket channel", "Courier"),
-    }
-    return labels.get(value, value)
+# Keyed by the stored value; what the table does not name prints as stored.
+_LABELS = {
+    "channel": {
+        IntakeChannel.WALK_IN: pgettext_lazy("claim ticket channel", "Walk-in"),
+        IntakeChannel.PHONE: pgettext_lazy("claim ticket channel", "Phone"),
+        IntakeChannel.COURIER: pgettext_lazy("claim ticket channel", "Courier"),
+    },
+    "return_method": {
+        ReturnMethod.PICKUP: pgettext_lazy("claim ticket", "Pickup at the center"),
+        ReturnMethod.COURIER: pgettext_lazy("claim ticket", "Courier return"),
+    },
+    "coverage": {
+        Coverage.WARRANTY: pgettext_lazy("claim ticket", "Warranty (free)"),
+        Coverage.PAID: pgettext_lazy("claim ticket", "Paid repair"),
+        Coverage.UNDETERMINED: pgettext_lazy("claim ticket", "To be confirmed"),
+    },
+    "promise": {
+        PromiseKind.CALLBACK: pgettext_lazy("claim ticket promise", "We call you by"),
+        PromiseKind.PART_ETA: pgettext_lazy("claim ticket promise", "Part arrives"),
+        PromiseKind.READY_BY: pgettext_lazy("claim ticket promise", "Ready by"),
+    },
+}
 
 
-def _return_method(value: str) -> str:
-    labels = {
-        ReturnMethod.PICKUP: pgettext("claim ticket", "Pickup at the center"),
-        ReturnMethod.COURIER: pgettext("claim ticket", "Courier return"),
-    }
-    return labels.get(value, value)
-
-
-def _coverage(value: str) -> str:
-    labels = {
-        Coverage.WARRANTY: pgettext("claim ticket", "Warranty (free)"),
-        Coverage.PAID: pgettext("claim ticket", "Paid repair"),
-        Coverage.UNDETERMINED: pgettext("claim ticket", "To be confirmed"),
-    }
-    return labels.get(value, value)
-
-
-def _promise_kind(value: str) -> str:
-    labels = {
-        PromiseKind.CALLBACK: pgettext("claim ticket promise", "We call you by"),
-        PromiseKind.PART_ETA: pgettext("claim ticket promise", "Part arrives"),
-        PromiseKind.READY_BY: pgettext("claim ticket promise", "Ready by"),
-    }
-    return labels.get(value, value)
+def _label(kind: str, value: str) -> str:
+    """The ticket's wording of a stored choice (`kind` names the table), in the active language."""
+    return str(_LABELS[kind].get(value, value))
 
 
 def _terms() -> list[str]:
@@ -276,7 +270,7 @@ def _quote(repair: Repair) -> dict | None:
 
 def _promises(repair: Repair) -> list[dict[str, str]]:
     rows = [
-        {"label": _promise_kind(p.kind), "when": _when(p.due_at)}
+        {"label": _label("promise", p.kind), "when": _when(p.due_at)}
         for p in repair.promises.all()
         if p.fulfilled_at is None
     ]
@@ -334,7 +328,7 @@ def ticket_context(repair: Repair, *, variant: str = "a4") -> dict[str, Any]:
         ],
         "terms": _terms(),
         "intake_date": _when(repair.created_at),
-        "channel": _channel(repair.intake_channel),
+        "channel": _label("channel", repair.intake_channel),
         "received_by": staff_name(repair.created_by),
         "technician": staff_name(repair.technician),
         "customer_name": repair.customer.name,
@@ -342,11 +336,11 @@ def ticket_context(repair: Repair, *, variant: str = "a4") -> dict[str, Any]:
         **_device_lines(repair),
         "symptom": repair.symptom,
         "accessories": repair.accessories or pgettext("claim ticket", "None"),
-        "coverage": _coverage(repair.coverage),
+        "coverage": _label("coverage", repair.coverage),
         "coverage_reason": repair.coverage_reason,
         "quote": _quote(repair),
         "promises": _promises(repair),
-        "return_method": _return_method(repair.return_method),
+        "return_method": _label("return_method", repair.return_method),
         **_courier_lines(repair),
         "printed_at": _when(timezone.now()),
     }

@@ -156,12 +156,24 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
         return _status_render(request, "status/repair.html", _status_context(found))
 
 
-def _status_write(request: HttpRequest, token: str, kind: str, write) -> HttpResponse:
+def _customer_write(request: HttpRequest, repair: Repair, kind: str) -> None:
+    """Run the customer's action `kind` on `repair` with what they typed."""
+    if kind == "approve":
+        s.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR)
+    elif kind == "decline":
+        reason = request.POST.get("reason", "")
+        s.repair_decline(repair=repair.pk, actor=CUSTOMER_ACTOR, reason=reason)
+    else:
+        inputs = validated(CourierReturnInSerializer, request.POST)
+        s.repair_request_courier_return(repair=repair.pk, actor=CUSTOMER_ACTOR, **inputs)
+
+
+def _status_write(request: HttpRequest, token: str, kind: str) -> HttpResponse:
     found = _find_by_token(request, token)
     if isinstance(found, HttpResponse):
         return found
     try:
-        write(found)
+        _customer_write(request, found, kind)
     except DomainError as exc:
         repair = public.selectors.repair_for_public(repair_id=found.pk)
         with translation.override(page_language(request, repair)):
@@ -181,32 +193,14 @@ def _status_write(request: HttpRequest, token: str, kind: str, write) -> HttpRes
 
 @require_POST
 def status_approve(request: HttpRequest, token: str) -> HttpResponse:
-    return _status_write(
-        request, token, "approve", lambda r: s.repair_approve(repair=r.pk, actor=CUSTOMER_ACTOR)
-    )
+    return _status_write(request, token, "approve")
 
 
 @require_POST
 def status_decline(request: HttpRequest, token: str) -> HttpResponse:
-    return _status_write(
-        request,
-        token,
-        "decline",
-        lambda r: s.repair_decline(
-            repair=r.pk, actor=CUSTOMER_ACTOR, reason=request.POST.get("reason", "")
-        ),
-    )
+    return _status_write(request, token, "decline")
 
 
 @require_POST
 def status_courier(request: HttpRequest, token: str) -> HttpResponse:
-    return _status_write(
-        request,
-        token,
-        "courier",
-        lambda r: s.repair_request_courier_return(
-            repair=r.pk,
-            actor=CUSTOMER_ACTOR,
-            **validated(CourierReturnInSerializer, request.POST),
-        ),
-    )
+    return _status_write(request, token, "courier")
