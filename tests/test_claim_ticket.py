@@ -83,13 +83,13 @@ def unknown_serial_repair(make_repair):
 # --- what it prints ---------------------------------------------------------------------------
 
 
-def test_ticket_prints_number_model_serial_and_the_korean_name_exactly(warranty_repair):
+def test_ticket_prints_number_model_serial_and_the_masked_korean_name(warranty_repair):
     text = pdf_text(render_claim_ticket(warranty_repair))
 
     assert warranty_repair.ticket_number in text
     assert "블루투스 헤드셋 HBS-1100" in text
     assert "HBS1100K7Q2" in text
-    assert "김민지" in text
+    assert "김*지" in text and "김민지" not in text  # a lost slip doesn't name its owner
     assert "클립 스프링이 빠졌어요" in text
     assert "충전 케이블, 파우치" in text
     assert "수리 접수증" in text
@@ -118,14 +118,15 @@ def test_ticket_prints_the_status_secret_only_inside_the_qr_code(warranty_repair
     assert warranty_repair.status_token not in text.replace("\n", "")
 
 
-def test_courier_return_prints_the_address_and_a_masked_courier_phone(make_repair):
+def test_courier_return_prints_a_masked_address_recipient_and_phone(make_repair):
     repair = make_repair(return_method="courier", courier_address="서울특별시 서초구 반포대로 45")
     repair.courier_phone = "010-9876-5432"
     text = pdf_text(render_claim_ticket(repair))
 
     assert "택배 반환" in text
-    assert "서울특별시 서초구 반포대로 45" in text
-    assert "9876" not in text
+    assert "서울특별시 서초구 ***" in text
+    assert "반포대로" not in text and "9876" not in text
+    assert "김민지" not in text
 
 
 def test_ticket_prints_open_promises(warranty_repair, desk):
@@ -146,7 +147,7 @@ def test_english_ticket_for_an_english_speaking_customer(make_repair):
 
     assert "Repair claim ticket" in text
     assert "Serial unknown — coverage to be confirmed" in text
-    assert "김민지" in text
+    assert "김*지" in text
 
 
 # --- fonts and codes --------------------------------------------------------------------------
@@ -156,7 +157,7 @@ def test_korean_is_set_in_an_embedded_nanumgothic_subset(warranty_repair):
     pdf = render_claim_ticket(warranty_repair)
 
     assert any("NanumGothic" in name for name in font_names(pdf)), font_names(pdf)
-    assert "김민지" in pdf_text(pdf)  # a glyph without a Unicode mapping would not round-trip
+    assert "김*지" in pdf_text(pdf)  # a glyph without a Unicode mapping would not round-trip
     assert len(pdf) < 200_000  # a subset, not the 4.6 MB font
 
 

@@ -31,6 +31,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from core.compat import crop_last_page, fontconfig_family_names, harfbuzz_subsetting_available
+from core.privacy import mask_address, mask_name
 from core.roles import staff_name
 from service_center.models import mask_phone
 from workflows.choices import Coverage, IntakeChannel, PromiseKind, ReturnMethod
@@ -306,8 +307,8 @@ def _courier_lines(repair: Repair) -> dict[str, Any]:
     courier = repair.return_method == ReturnMethod.COURIER
     return {
         "courier": courier,
-        "courier_recipient": repair.courier_recipient if courier else "",
-        "courier_address": repair.courier_address if courier else "",
+        "courier_recipient": mask_name(repair.courier_recipient) if courier else "",
+        "courier_address": mask_address(repair.courier_address) if courier else "",
         "courier_phone": mask_phone(repair.courier_phone) if courier else "",
     }
 
@@ -331,7 +332,7 @@ def ticket_context(repair: Repair, *, variant: str = "a4") -> dict[str, Any]:
         "channel": _label("channel", repair.intake_channel),
         "received_by": staff_name(repair.created_by),
         "technician": staff_name(repair.technician),
-        "customer_name": repair.customer.name,
+        "customer_name": mask_name(repair.customer.name),
         "customer_phone": mask_phone(repair.customer.phone),
         **_device_lines(repair),
         "symptom": repair.symptom,
