@@ -85,8 +85,12 @@ ACTION_ACTORS: dict[str, frozenset[str]] = {
     "record_payment": frozenset({DESK, MANAGER}),
     "record_refund": frozenset({DESK, MANAGER}),
     "intake": frozenset({DESK, MANAGER}),
-    "receive_parts": frozenset({DESK, MANAGER, TECH}),
+    # Parts orders: technicians and the desk request; `ship` records the warehouse's dispatch,
+    # so only a manager may say it happened; receiving puts units on the shelf (desk, manager).
     "order_parts": frozenset({DESK, MANAGER, TECH}),
+    "ship_parts_order": frozenset({MANAGER}),
+    "receive_parts": frozenset({DESK, MANAGER}),
+    "cancel_parts_order": frozenset({DESK, MANAGER}),
     "reference_data": frozenset({MANAGER}),
 }
 

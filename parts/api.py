@@ -19,6 +19,7 @@ from core.errors import ValidationFailed
 from core.idempotency import idempotent
 from parts import selectors, services
 from parts.models import Part
+from parts.services.orders import MAX_LINE_QUANTITY
 
 # --- serializers ---------------------------------------------------------------------------------
 
@@ -98,7 +99,7 @@ class StockAdjustInSerializer(serializers.Serializer):
 
 class OrderLineInSerializer(serializers.Serializer):
     part_number = serializers.CharField(max_length=40)
-    quantity = serializers.IntegerField(min_value=1, max_value=999)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
     ticket_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
 from core.errors import NotFound, ValidationFailed
 from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderState, Stock
@@ -52,6 +52,14 @@ def parts_order_get(*, center_id: int | None, order_id: int) -> PartsOrder:
     if order is None:
         raise NotFound("No such parts order.")
     return order
+
+
+def standing_order_lines() -> QuerySet[PartsOrderLine]:
+    """Lines still on their way: their order shipped (not cancelled, not received) and units
+    outstanding. What a repair's expected parts date may rest on."""
+    return PartsOrderLine.objects.filter(
+        order__state=PartsOrderState.SHIPPED, quantity_received__lt=F("quantity")
+    ).select_related("order")
 
 
 # --- the parts-orders page -------------------------------------------------------------------

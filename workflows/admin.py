@@ -90,7 +90,7 @@ class RepairEventInline(EventLabels, ReadOnlyMixin, admin.TabularInline):
 class PromiseInline(ReadOnlyMixin, admin.TabularInline):
     model = Promise
     extra = 0
-    fields = ("kind", "due_at", "note", "fulfilled_at")
+    fields = ("kind", "due_at", "note", "fulfilled_at", "withdrawn_at")
     readonly_fields = fields
 
 
@@ -165,11 +165,11 @@ class RepairEventAdmin(EventLabels, ReadOnlyMixin, CenterScopedAdmin):
 class PromiseAdmin(ReadOnlyMixin, CenterScopedAdmin):
     center_lookup = "repair__center"
     center_field = ""
-    list_display = ("due_at", "repair", "kind", "note", "fulfilled_at")
+    list_display = ("due_at", "repair", "kind", "note", "fulfilled_at", "withdrawn_at")
     list_filter = ("kind",)
     list_select_related = ("repair",)
     search_fields = ("repair__ticket_number",)
-    fields = ("repair", "kind", "due_at", "note", "made_at", "fulfilled_at")
+    fields = ("repair", "kind", "due_at", "note", "made_at", "fulfilled_at", "withdrawn_at")
     readonly_fields = fields
 
 

@@ -18,6 +18,7 @@ from service_center import selectors as center_selectors
 from service_center.models import Customer, Device
 from workflows.choices import (
     OPEN_STATES,
+    EventKind,
     NotificationStatus,
     State,
 )
@@ -31,7 +32,7 @@ SEARCH_LIMIT = 50
 def _open_promises() -> Prefetch:
     return Prefetch(
         "promises",
-        queryset=Promise.objects.filter(fulfilled_at__isnull=True).order_by("due_at", "id"),
+        queryset=Promise.objects.open().order_by("due_at", "id"),
         to_attr="open_promises",
     )
 
@@ -211,9 +212,10 @@ def call_list(*, center_id: int) -> CallList:
     notifications = Notification.objects.filter(repair__center_id=center_id).select_related(
         "repair__customer"
     )
-    promises = Promise.objects.filter(
-        repair__center_id=center_id, fulfilled_at__isnull=True, repair__state__in=OPEN_STATES
-    ).select_related("repair__customer", "made_by__staff_profile")
+    promises = Promise.objects.open().filter(repair__center_id=center_id)
+    promises = promises.filter(repair__state__in=OPEN_STATES).select_related(
+        "repair__customer", "made_by__staff_profile"
+    )
     waiting = (
         Repair.objects.filter(center_id=center_id, state__in=WAITING_ON_CUSTOMER)
         .select_related("customer", "product_model", "technician__staff_profile")
@@ -245,6 +247,42 @@ def call_list(*, center_id: int) -> CallList:
         ),
         waiting_on_customer=list(waiting[:100]),
     )
+
+
+@dataclass
+class ServedRepair:
+    """A repair that got parts from an order's deliveries: [(part_number, quantity)]."""
+
+    ticket_number: str
+    parts: list[tuple[str, int]]
+
+
+def parts_orders_served(*, center_id: int, order_ids: list[int]) -> dict[int, list[ServedRepair]]:
+    """Which repairs each order's deliveries actually went to (first come, first served may
+    give a unit to an older request than the line's own), read back from the `parts_put_aside`
+    events receiving wrote with the order's id. One query, oldest delivery first."""
+    if not order_ids:
+        return {}
+    events = (
+        RepairEvent.objects.filter(
+            repair__center_id=center_id,
+            kind=EventKind.PARTS,
+            text_code="parts_put_aside",
+            data__order__in=order_ids,
+        )
+        .select_related("repair")
+        .order_by("at", "id")
+    )
+    merged: dict[int, dict[str, dict[str, int]]] = {}
+    for event in events:
+        tickets = merged.setdefault(event.data["order"], {})
+        parts = tickets.setdefault(event.repair.ticket_number, {})
+        for part in event.data.get("parts", []):
+            parts[part["part_number"]] = parts.get(part["part_number"], 0) + part["quantity"]
+    return {
+        order_id: [ServedRepair(ticket, list(parts.items())) for ticket, parts in tickets.items()]
+        for order_id, tickets in merged.items()
+    }
 
 
 @dataclass

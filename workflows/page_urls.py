@@ -2,7 +2,6 @@
 
 from django.urls import include, path
 
-from parts import views as parts_views
 from service_center import views as staff_views
 from workflows import views
 from workflows.views import payments as payment_views
@@ -18,11 +17,17 @@ urlpatterns = [
     path("desk/lookup/serial/", views.lookup_serial, name="lookup-serial"),
     path("desk/lookup/customer/", views.lookup_customer, name="lookup-customer"),
     path("desk/calls/", views.desk_calls, name="desk-calls"),
-    path("desk/parts-orders/", parts_views.parts_orders, name="parts-orders"),
+    path("desk/parts-orders/", views.parts_orders, name="parts-orders"),
     path(
         "desk/parts-orders/<int:order_id>/receive/",
         views.parts_order_receive,
         name="parts-order-receive",
+    ),
+    path("desk/parts-orders/<int:order_id>/ship/", views.parts_order_ship, name="parts-order-ship"),
+    path(
+        "desk/parts-orders/<int:order_id>/cancel/",
+        views.parts_order_cancel,
+        name="parts-order-cancel",
     ),
     path("desk/repairs/<str:ticket>/", views.desk_repair, name="desk-repair"),
     path("desk/repairs/<str:ticket>/payments/", payment_views.repair_payment, name="desk-payment"),

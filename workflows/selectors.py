@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from core.errors import NotFound, ValidationFailed
 from core.roles import user_center_id
+from parts import selectors as parts_selectors
 from parts.models import Reservation
-from workflows.choices import PaymentKind, PromiseKind, State
+from workflows.choices import PaymentKind, State
 from workflows.models import Payment, Promise, Repair, RepairEvent
 
 
@@ -84,9 +85,7 @@ def repair_get_for_action(*, user: Any, ticket_number: str) -> Repair:
 
 
 def _overdue_promises() -> QuerySet[Promise]:
-    return Promise.objects.filter(
-        repair=OuterRef("pk"), fulfilled_at__isnull=True, due_at__lt=timezone.now()
-    )
+    return Promise.objects.open().filter(repair=OuterRef("pk"), due_at__lt=timezone.now())
 
 
 def repair_list(
@@ -108,7 +107,7 @@ def repair_list(
             queryset = queryset.filter(technician__isnull=True)
         else:
             queryset = queryset.filter(technician__username=technician)
-    next_due = Promise.objects.filter(repair=OuterRef("pk"), fulfilled_at__isnull=True)
+    next_due = Promise.objects.open().filter(repair=OuterRef("pk"))
     queryset = queryset.annotate(
         has_overdue=Exists(_overdue_promises()),
         next_promise_due=next_due.order_by().values("repair").annotate(m=Min("due_at")).values("m"),
@@ -132,11 +131,9 @@ def _public_queryset() -> QuerySet[Repair]:
             to_attr="public_events",
         ),
         Prefetch(
-            "promises",
-            queryset=Promise.objects.filter(
-                kind=PromiseKind.PART_ETA, fulfilled_at__isnull=True
-            ).order_by("due_at", "id"),
-            to_attr="open_part_etas",
+            "parts_order_lines",
+            queryset=parts_selectors.standing_order_lines(),
+            to_attr="standing_order_lines",
         ),
     )
 

@@ -48,6 +48,9 @@ def coverage_reason_text(code: str, params: dict[str, Any] | None) -> str:
 
 # --- timeline lines ----------------------------------------------------------------------------
 
+# Its parts order was cancelled: what the customer (and the message) is told.
+PART_ETA_WITHDRAWN = "part_eta_withdrawn"
+
 EVENT_TEXTS = {
     "technician_assigned": _("Technician %(name)s owns this repair."),
     "deposit_received": _("Deposit of %(amount)s received."),
@@ -55,6 +58,9 @@ EVENT_TEXTS = {
     "parts_put_aside": _("Parts arrived and were put aside: %(parts)s."),
     "all_parts_here": _("All parts are here."),
     "part_shipped": _("The part has left the central warehouse; expected %(eta)s."),
+    PART_ETA_WITHDRAWN: _(
+        "The part's arrival date is no longer known; we will tell you as soon as it ships."
+    ),
     "customer_invited": _("Customer invited in; price %(price)s."),
     "device_received": _("Device received at the counter."),
     "serial_mismatch": _(

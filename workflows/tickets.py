@@ -273,7 +273,7 @@ def _promises(repair: Repair) -> list[dict[str, str]]:
     rows = [
         {"label": _label("promise", p.kind), "when": _when(p.due_at)}
         for p in repair.promises.all()
-        if p.fulfilled_at is None
+        if p.is_open
     ]
     if repair.promised_ready_by and not any(p.kind == "ready_by" for p in repair.promises.all()):
         rows.append(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from parts import selectors as parts_selectors
 from parts.models import ReservationStatus
 from workflows import texts
 from workflows.choices import (
@@ -112,6 +112,8 @@ def event_label(event: Any) -> str:
             "kind": _choice_label(NotificationKind, data.get("notification"))
         }
     if kind == EventKind.PARTS:
+        if getattr(event, "text_code", "") == texts.PART_ETA_WITHDRAWN:
+            return texts.event_text(event)
         if data.get("eta"):
             return _("The part has left the central warehouse; expected %(eta)s.") % {
                 "eta": data["eta"]
@@ -132,21 +134,26 @@ def public_timeline(repair: Any, events: list[Any] | None = None) -> list[dict[s
     return [{"at": e.at, "label": event_label(e)} for e in events if e.customer_visible]
 
 
-def _waiting_parts(repair: Any) -> bool:
-    return any(r.status == ReservationStatus.WAITING for r in repair.active_reservations)
-
-
 def parts_eta(repair: Any) -> dt.date | None:
-    """The latest promised arrival of parts still on order, or None."""
-    if not _waiting_parts(repair):
+    """When the parts this repair waits for are expected, from the orders that still stand
+    (shipped, neither cancelled nor received): per waiting part the earliest ETA of a standing
+    order requested for this repair, and the latest of those. None when a waiting part has no
+    dated standing order: not shipped yet, cancelled, or delivered to an older request first.
+    `standing_order_lines` may be prefetched (the public selector does)."""
+    waiting = {
+        r.part_id for r in repair.active_reservations if r.status == ReservationStatus.WAITING
+    }
+    if not waiting:
         return None
-    promises = getattr(repair, "open_part_etas", None)
-    if promises is None:
-        promises = list(
-            repair.promises.filter(kind=PromiseKind.PART_ETA, fulfilled_at__isnull=True)
-        )
-    dues = [p.due_at for p in promises if p.fulfilled_at is None]
-    return timezone.localtime(max(dues)).date() if dues else None
+    lines = getattr(repair, "standing_order_lines", None)
+    if lines is None:
+        lines = list(parts_selectors.standing_order_lines().filter(repair=repair))
+    etas: dict[int, dt.date] = {}
+    for line in lines:
+        eta = line.order.eta
+        if eta is not None and line.part_id in waiting:
+            etas[line.part_id] = min(eta, etas.get(line.part_id, eta))
+    return max(etas.values()) if set(etas) == waiting else None
 
 
 NEXT_STEPS = (

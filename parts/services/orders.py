@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from core.errors import Message, NotFound, TransitionBlocked, ValidationFailed
@@ -20,6 +21,9 @@ from parts.models import (
     ReservationStatus,
 )
 from parts.services.stock import Allocation, allocate_waiting
+
+# Units of one part on one order line: more is a typo, not an order (the API refuses it).
+MAX_LINE_QUANTITY = 1000
 
 
 def parts_order_request(
@@ -55,30 +59,50 @@ def _order_blocked(order: PartsOrder, name: str) -> TransitionBlocked:
 def parts_order_ship(
     *, order_id: int, carrier: str, tracking_number: str, eta: dt.date | None
 ) -> tuple[PartsOrder, list[int]]:
-    """The warehouse shipped it. Returns the order and the repairs that still wait on one of its
-    parts (the caller tells them the ETA)."""
+    """The warehouse shipped it. Locks the order, then the repairs on its lines. Raises
+    ValidationFailed (`eta` before today), TransitionBlocked. Returns the order and the repairs
+    that still wait on one of its lines (the caller tells them the ETA)."""
     carrier = clean_text(carrier, field="carrier", max_length=60, required=True)
     tracking_number = clean_text(
         tracking_number, field="tracking_number", max_length=60, required=True
     )
+    if eta is not None and eta < timezone.localdate():
+        raise ValidationFailed(
+            {"eta": [gettext_noop("The expected arrival can't be in the past.")]}
+        )
     with transaction.atomic():
         order = _lock_order(order_id)
         if order.state != PartsOrderState.REQUESTED:
             raise _order_blocked(order, "ship")
         order.ship(carrier=carrier, tracking_number=tracking_number, eta=eta)
         order.save()
-        # Only repairs that still wait for one of these parts: a repair that was declined, or
-        # that first come, first served already served from another delivery, must not be told
-        # (or promised) that a part is on its way.
-        still_waiting = Reservation.objects.filter(
-            center_id=order.center_id,
-            part_id__in=order.lines.values("part_id"),
-            status=ReservationStatus.WAITING,
-        ).values("repair_id")
-        repair_ids = sorted(
-            set(order.lines.filter(repair_id__in=still_waiting).values_list("repair_id", flat=True))
-        )
+        repair_ids = sorted({r.repair_id for r in _waiting_on_lines(order)})
     return order, repair_ids
+
+
+def _waiting_on_lines(order: PartsOrder) -> list[Reservation]:
+    """The waiting reservations this order's lines stand for: a line's repair still waiting for
+    the line's part. A repair that was declined, or that first come, first served already served
+    from another delivery, is not among them: it must not be told (or promised) that a part is
+    on its way, nor lose a date it no longer needs. Locks those repairs first (pk order), so
+    nothing fills the reservations while the caller acts on them."""
+    lines = list(order.lines.exclude(repair_id=None).values_list("repair_id", "part_id"))
+    wanted = set(lines)
+    # The repairs app sits above this one: reach its model through the relation, not an import.
+    repair_model = Reservation._meta.get_field("repair").related_model
+    list(
+        repair_model.objects.select_for_update()
+        .filter(pk__in={repair_id for repair_id, _ in lines})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    waiting = Reservation.objects.filter(
+        center_id=order.center_id,
+        repair_id__in={repair_id for repair_id, _ in lines},
+        part_id__in={part_id for _, part_id in lines},
+        status=ReservationStatus.WAITING,
+    )
+    return [r for r in waiting.order_by("pk") if (r.repair_id, r.part_id) in wanted]
 
 
 def parts_order_receive(
@@ -147,7 +171,14 @@ def _apply_delivery(
     return arrivals
 
 
-def parts_order_cancel(*, order_id: int, reason: str) -> PartsOrder:
+def parts_order_cancel(
+    *, order_id: int, reason: str
+) -> tuple[PartsOrder, list[int], PartsOrder | None]:
+    """The order will not come. Locks the order, its parts, then the repairs on its lines.
+    What those repairs still wait for is requested again, in a new order from the system.
+    Raises TransitionBlocked unless the order is requested or shipped. Returns the order, the
+    repairs that waited on it (the caller tells them their date is no longer known) and the new
+    order (None when nobody waited)."""
     reason = clean_text(reason, field="reason", max_length=300, required=True)
     with transaction.atomic():
         order = _lock_order(order_id)
@@ -155,4 +186,29 @@ def parts_order_cancel(*, order_id: int, reason: str) -> PartsOrder:
             raise _order_blocked(order, "cancel")
         order.cancel(reason=reason)
         order.save()
+        # Requesting again inserts lines that reference these parts, and receiving locks the
+        # parts of its lines (`select_related("part").select_for_update()`) before it locks the
+        # waiting repairs: take the parts before the repairs too, or the two wait on each other.
+        list(
+            Part.objects.select_for_update()
+            .filter(pk__in=order.lines.values("part_id"))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        waiting = _waiting_on_lines(order)
+        again = _request_again(order.center_id, waiting) if waiting else None
+    return order, sorted({r.repair_id for r in waiting}), again
+
+
+def _request_again(center_id: int, waiting: list[Reservation]) -> PartsOrder:
+    """A new request to the warehouse, by the system, for these waiting reservations."""
+    order = PartsOrder.objects.create(center_id=center_id, created_by=None)
+    PartsOrderLine.objects.bulk_create(
+        [
+            PartsOrderLine(
+                order=order, part_id=r.part_id, quantity=r.quantity, repair_id=r.repair_id
+            )
+            for r in waiting
+        ]
+    )
     return order

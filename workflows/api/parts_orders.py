@@ -104,21 +104,54 @@ class PartsOrderListView(BaseAPIView):
         return Response(PartsOrderSerializer(order).data, status=201)
 
 
-ORDER_TRANSITIONS: dict[str, tuple[type[serializers.Serializer], str]] = {
-    "ship": (ShipInSerializer, "order_parts"),
-    "receive": (ReceiveInSerializer, "receive_parts"),
-    "cancel": (CancelInSerializer, "order_parts"),
+class ServedPartSerializer(serializers.Serializer):
+    part_number = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class ServedSerializer(serializers.Serializer):
+    ticket_number = serializers.CharField()
+    parts = ServedPartSerializer(many=True)
+
+
+class PartsOrderReceivedSerializer(PartsOrderSerializer):
+    """The order, and which repairs got its parts (first come, first served: not always the
+    repairs its lines were requested for)."""
+
+    served = ServedSerializer(many=True)
+
+
+class PartsOrderCancelledSerializer(PartsOrderSerializer):
+    """The order, and the system's new request for what its repairs still wait for."""
+
+    requested_again = serializers.IntegerField(allow_null=True)
+
+
+# name -> (input, answer, the ACTION_ACTORS entry that may run it)
+ORDER_TRANSITIONS: dict[str, tuple[type[serializers.Serializer], type, str]] = {
+    "ship": (ShipInSerializer, PartsOrderSerializer, "ship_parts_order"),
+    "receive": (ReceiveInSerializer, PartsOrderReceivedSerializer, "receive_parts"),
+    "cancel": (CancelInSerializer, PartsOrderCancelledSerializer, "cancel_parts_order"),
 }
 
 
-def _run_order_transition(name: str, order_id: int, data: dict[str, Any]):
+def _run_order_transition(name: str, order_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Run it; returns what the answer adds to the order."""
     if name == "ship":
-        return supply.parts_order_ship(order_id=order_id, **data)
+        supply.parts_order_ship(order_id=order_id, **data)
+        return {}
     if name == "receive":
         lines = data.get("lines")
         delivered = [(x["part_number"], x["quantity"]) for x in lines] if lines else None
-        return supply.parts_order_receive(order_id=order_id, lines=delivered)
-    return parts_services.parts_order_cancel(order_id=order_id, reason=data["reason"])
+        _order, served = supply.parts_order_receive(order_id=order_id, lines=delivered)
+        return {"served": [_served(x) for x in served]}
+    _order, again = supply.parts_order_cancel(order_id=order_id, reason=data["reason"])
+    return {"requested_again": again.pk if again else None}
+
+
+def _served(served: supply.Served) -> dict[str, Any]:
+    parts = [{"part_number": number, "quantity": quantity} for number, quantity in served.parts]
+    return {"ticket_number": served.ticket_number, "parts": parts}
 
 
 class PartsOrderTransitionView(BaseAPIView):
@@ -127,25 +160,25 @@ class PartsOrderTransitionView(BaseAPIView):
     @idempotent
     def post(self, request, order_id: int):
         name = self.transition_name
-        serializer_class, action = ORDER_TRANSITIONS[name]
+        serializer_class, _answer, action = ORDER_TRANSITIONS[name]
         center_id = staff_center_id(request.user)
         order = selectors.parts_order_get(center_id=center_id, order_id=order_id)
         require_action(request.user, action, order.center_id)
         data = self.input(serializer_class)
         if name == "ship":
             data.setdefault("eta", None)
-        _run_order_transition(name, order.pk, data)
+        extra = _run_order_transition(name, order.pk, data)
         order = selectors.parts_order_get(center_id=center_id, order_id=order.pk)
-        return Response(PartsOrderSerializer(order).data)
+        return Response({**PartsOrderSerializer(order).data, **extra})
 
 
 def order_transition_view(name: str):
     """One view class per transition, so the schema shows each one's own fields."""
-    serializer_class = ORDER_TRANSITIONS[name][0]
+    serializer_class, answer_class, _action = ORDER_TRANSITIONS[name]
 
     @extend_schema(
         request=serializer_class,
-        responses=responses({200: PartsOrderSerializer}),
+        responses=responses({200: answer_class}),
         operation_id=f"parts_orders_{name}",
         tags=["parts"],
     )

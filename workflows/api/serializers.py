@@ -80,6 +80,7 @@ class PromiseSerializer(serializers.Serializer):
     made_by = serializers.CharField(source="made_by.username", allow_null=True, default=None)
     made_at = serializers.DateTimeField()
     fulfilled_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.BooleanField(source="is_overdue")
 
 

@@ -67,6 +67,12 @@ class RepairEvent(models.Model):
         return texts.event_text(self)
 
 
+class PromiseQuerySet(models.QuerySet):
+    def open(self) -> PromiseQuerySet:
+        """Neither kept nor withdrawn: what the board, the call list and the customer count on."""
+        return self.filter(fulfilled_at__isnull=True, withdrawn_at__isnull=True)
+
+
 class Promise(models.Model):
     repair = models.ForeignKey(
         Repair, on_delete=models.CASCADE, related_name="promises", verbose_name=_("repair")
@@ -92,6 +98,10 @@ class Promise(models.Model):
         related_name="+",
         verbose_name=_("fulfilled by"),
     )
+    # The system took it back (its parts order was cancelled): not kept, and never overdue.
+    withdrawn_at = models.DateTimeField(null=True, blank=True, verbose_name=_("withdrawn at"))
+
+    objects = PromiseQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("promise")
@@ -99,7 +109,9 @@ class Promise(models.Model):
         ordering = ["due_at", "id"]
         indexes = [
             models.Index(
-                fields=["due_at"], condition=Q(fulfilled_at__isnull=True), name="promise_open_due"
+                fields=["due_at"],
+                condition=Q(fulfilled_at__isnull=True, withdrawn_at__isnull=True),
+                name="promise_open_due",
             )
         ]
 
@@ -107,8 +119,12 @@ class Promise(models.Model):
         return f"{self.get_kind_display()} {timezone.localtime(self.due_at):%Y-%m-%d %H:%M}"
 
     @property
+    def is_open(self) -> bool:
+        return self.fulfilled_at is None and self.withdrawn_at is None
+
+    @property
     def is_overdue(self) -> bool:
-        return self.fulfilled_at is None and self.due_at < timezone.now()
+        return self.is_open and self.due_at < timezone.now()
 
 
 class Notification(models.Model):

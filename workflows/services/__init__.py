@@ -60,10 +60,13 @@ from workflows.services.repair_and_return import (  # noqa: F401
     repair_start,
 )
 from workflows.services.supply import (  # noqa: F401
+    Served,
     allocate_waiting,
+    parts_order_cancel,
     parts_order_receive,
     parts_order_ship,
     repair_part_eta_known,
+    repair_part_eta_withdrawn,
     repair_parts_arrived,
     repair_parts_reserved,
     stock_adjust,

@@ -82,7 +82,7 @@ def repair_record_promise(
 def repair_fulfil_promise(*, repair: Repair | int, actor: Any, promise_id: int) -> Promise:
     """Mark one open promise kept. Locks the repair; raises NotFound for no such open promise."""
     r = lock_for(repair, "fulfil_promise", actor)
-    promise = Promise.objects.filter(repair=r, pk=promise_id, fulfilled_at__isnull=True).first()
+    promise = Promise.objects.open().filter(repair=r, pk=promise_id).first()
     if promise is None:
         raise NotFound("No open promise with that id on this repair.")
     mark_fulfilled([promise], r, actor)

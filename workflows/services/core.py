@@ -230,15 +230,16 @@ def record_transition(
     )
 
 
-def queue_message(repair: Repair, kind: str, body: str) -> Notification:
+def queue_message(repair: Repair, kind: str, body: str, *, key: str = "") -> Notification:
     """One outbox row to the customer, and its timeline row; delivered after commit. The key
-    holds the repair's version: one message per (repair, kind, state change)."""
+    holds the repair's version: one message per (repair, kind, state change); a message that
+    is not about a state change gives its own `key`."""
     notification = Notification.objects.create(
         repair=repair,
         kind=kind,
         recipient=str(repair.customer.phone),
         body=body[:2000],
-        idempotency_key=f"{repair.pk}:{kind}:{repair.version}",
+        idempotency_key=key or f"{repair.pk}:{kind}:{repair.version}",
     )
     record_event(
         repair,
@@ -272,7 +273,7 @@ def center_line(repair: Repair) -> str:
 
 def fulfil_open_promises(repair: Repair, kind: str, actor: Any) -> None:
     """Mark the repair's open promises of `kind` kept, each with a timeline row."""
-    open_ = list(Promise.objects.filter(repair=repair, kind=kind, fulfilled_at__isnull=True))
+    open_ = list(Promise.objects.open().filter(repair=repair, kind=kind))
     mark_fulfilled(open_, repair, actor)
 
 

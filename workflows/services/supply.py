@@ -1,8 +1,9 @@
 """The repair side of stock. `parts/services/` moves stock, reservations and parts orders and
 says which repairs it served; the services here run those calls inside their own transaction and
 then apply what it means for the repairs: timeline events, part-ETA promises, awaiting_parts ->
-ready_to_repair, and the after-commit allocation pass. The API, the pages and the admin receive,
-ship and adjust stock through here.
+ready_to_repair, and the after-commit allocation pass; the customer told when a cancelled order
+takes their part's date away. The API, the pages and the admin receive, ship, cancel and adjust
+stock through here.
 
 Lock order as in parts/services/stock.py: PartsOrder row -> Repair rows (pk order) -> Stock rows (pk
 order). The parts call takes all three; the repair side only touches repairs it already holds.
@@ -11,6 +12,8 @@ order). The parts call takes all three; the repair side only touches repairs it 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -20,20 +23,24 @@ from core.roles import SYSTEM_ACTOR
 from parts import services as parts_services
 from parts.models import Part, PartsOrder, Reservation, Stock
 from service_center.models import ServiceCenter
-from workflows import gate
-from workflows.choices import OPEN_STATES, EventKind, PromiseKind, State
+from workflows import gate, public_cache, texts
+from workflows.choices import OPEN_STATES, EventKind, NotificationKind, PromiseKind, State
 from workflows.models import Promise, Repair
 from workflows.services.core import (
     atomic_service,
+    center_line,
     fulfil_open_promises,
     lock_for,
     lock_repair,
     move,
     plain_transition,
+    queue_message,
     record_event,
     record_transition,
     refresh_reservations,
+    status_link,
 )
+from workflows.texts import PART_ETA_WITHDRAWN
 
 # --- allocation --------------------------------------------------------------------------------
 
@@ -60,25 +67,53 @@ def allocate_after_commit(*, center_id: int, part_ids: list[int]) -> None:
     transaction.on_commit(run)
 
 
-def apply_allocation(*, center_id: int, allocation: parts_services.Allocation) -> None:
+@dataclass(frozen=True)
+class Served:
+    """A repair that got parts from a delivery: its ticket and [(part_number, quantity)]."""
+
+    ticket_number: str
+    parts: list[tuple[str, int]]
+
+
+def apply_allocation(
+    *, center_id: int, allocation: parts_services.Allocation, order_id: int | None = None
+) -> list[Served]:
     """Inside the allocating transaction (the repairs are locked): schedule the second passes,
-    then tell each repair served."""
+    then tell each repair served (`order_id`: the parts order whose delivery this is). Returns
+    who was served, first come first."""
     for part_id in allocation.again:
         allocate_after_commit(center_id=center_id, part_ids=[part_id])
+    tickets = {}
     for repair_id in allocation.repair_ids:
-        repair_parts_reserved(repair_id=repair_id, reservations=allocation.reserved[repair_id])
+        tickets[repair_id] = repair_parts_reserved(
+            repair_id=repair_id, reservations=allocation.reserved[repair_id], order_id=order_id
+        ).ticket_number
+    return [
+        Served(tickets[repair_id], [(x.part.part_number, x.quantity) for x in reservations])
+        for repair_id, reservations in allocation.reserved.items()
+    ]
 
 
 # --- parts orders and stock --------------------------------------------------------------------
 
 
-def parts_order_receive(*, order_id: int, lines: list[tuple[str, int]] | None = None) -> PartsOrder:
+def parts_order_receive(
+    *, order_id: int, lines: list[tuple[str, int]] | None = None
+) -> tuple[PartsOrder, list[Served]]:
     """Put delivered parts on the shelf (`parts.services.parts_order_receive`) and move the
-    repairs that got them on. One transaction."""
+    repairs that got them on. One transaction. Returns the order and who was served, first
+    come first: not always the repairs its lines were requested for."""
     with transaction.atomic():
         order, allocation = parts_services.parts_order_receive(order_id=order_id, lines=lines)
-        apply_allocation(center_id=order.center_id, allocation=allocation)
-    return order
+        served = apply_allocation(
+            center_id=order.center_id, allocation=allocation, order_id=order.pk
+        )
+        # A repair this order was requested for but did not serve loses the order's ETA on its
+        # status page (parts_eta reads standing orders) without an event of its own.
+        for repair_id in order.lines.exclude(repair_id=None).values_list("repair_id", flat=True):
+            public_cache.forget(repair_id)
+            transaction.on_commit(partial(public_cache.forget, repair_id))
+    return order, served
 
 
 def parts_order_ship(
@@ -93,6 +128,22 @@ def parts_order_ship(
             for repair_id in repair_ids:
                 repair_part_eta_known(repair_id=repair_id, eta=eta)
     return order
+
+
+def parts_order_cancel(*, order_id: int, reason: str) -> tuple[PartsOrder, PartsOrder | None]:
+    """The order will not come (`parts.services.parts_order_cancel`, which requests what its
+    repairs still wait for again). Each of those repairs loses its part's date: promises
+    withdrawn, one customer-visible event, one message. One transaction: rolled back, nothing
+    was said. Returns the order and the new request (None when nobody waited)."""
+    with transaction.atomic():
+        order, repair_ids, again = parts_services.parts_order_cancel(
+            order_id=order_id, reason=reason
+        )
+        for repair_id in repair_ids:
+            repair_part_eta_withdrawn(
+                repair_id=repair_id, order_id=order.pk, again_id=again.pk if again else None
+            )
+    return order, again
 
 
 def stock_adjust(*, center: ServiceCenter, part: Part, delta: int, reason: str) -> Stock:
@@ -126,27 +177,39 @@ def give_up(repair: Repair | int, name: str, actor: Any, *, reason: str) -> Repa
 # --- the repair side of allocation ----------------------------------------------------------
 
 
-def repair_parts_reserved(*, repair_id: int, reservations: list[Reservation]) -> None:
+def repair_parts_reserved(
+    *, repair_id: int, reservations: list[Reservation], order_id: int | None = None
+) -> Repair:
     """Called by receiving, inside its transaction (repair already locked): parts were put
-    aside for this repair. Tells the timeline; once nothing is waiting, keeps the part-ETA
-    promises and moves awaiting_parts on to ready_to_repair."""
+    aside for this repair (from parts order `order_id`, if any; the order page reads it back).
+    Tells the timeline; once nothing is waiting, keeps the part-ETA promises and moves
+    awaiting_parts on to ready_to_repair. Returns the repair."""
     repair = lock_repair(repair_id)
     parts = ", ".join(f"{x.part.part_number} x{x.quantity}" for x in reservations)
+    data: dict[str, Any] = {
+        "reserved": [x.pk for x in reservations],
+        "parts": [
+            {"part_number": x.part.part_number, "quantity": x.quantity} for x in reservations
+        ],
+    }
+    if order_id is not None:
+        data["order"] = order_id
     record_event(
         repair,
         SYSTEM_ACTOR,
         EventKind.PARTS,
         code="parts_put_aside",
         params={"parts": parts},
-        data={"reserved": [x.pk for x in reservations]},
+        data=data,
         customer_visible=True,
     )
     refresh_reservations(repair)
     if gate.check(repair, ["parts_not_on_hand"]):
-        return
+        return repair
     fulfil_open_promises(repair, PromiseKind.PART_ETA, SYSTEM_ACTOR)
     if repair.state == State.AWAITING_PARTS:
         repair_parts_arrived(repair=repair)
+    return repair
 
 
 @atomic_service
@@ -173,3 +236,32 @@ def repair_part_eta_known(*, repair_id: int, eta: dt.date) -> None:
         data={"eta": eta.isoformat()},
         customer_visible=True,
     )
+
+
+def repair_part_eta_withdrawn(*, repair_id: int, order_id: int, again_id: int | None) -> None:
+    """Called by cancelling parts order `order_id`, inside its transaction (the parts call
+    locked the repair): the date this repair's part was expected is no longer known. Withdraws
+    its open part-ETA promises, writes one customer-visible event and queues one message per
+    (order, repair); `again_id` is the order that requests the part again."""
+    repair = lock_repair(repair_id)
+    if repair.state not in OPEN_STATES:
+        return
+    promises = list(Promise.objects.open().filter(repair=repair, kind=PromiseKind.PART_ETA))
+    Promise.objects.filter(pk__in=[p.pk for p in promises]).update(withdrawn_at=timezone.now())
+    record_event(
+        repair,
+        SYSTEM_ACTOR,
+        EventKind.PARTS,
+        code=PART_ETA_WITHDRAWN,
+        data={
+            "order": order_id,
+            "requested_again": again_id,
+            "withdrawn": [p.pk for p in promises],
+        },
+        customer_visible=True,
+    )
+    kind = NotificationKind.PARTS_DELAYED
+    with translation.override(repair.language):
+        said = texts.event_code_text(PART_ETA_WITHDRAWN, {})
+        body = f"{center_line(repair)}: {said} {status_link(repair)}"
+        queue_message(repair, kind, body, key=f"{repair.pk}:{kind}:order-{order_id}")

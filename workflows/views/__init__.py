@@ -8,7 +8,12 @@ from workflows.views.desk import (
     lookup_customer,
     lookup_serial,
 )
-from workflows.views.parts_orders import parts_order_receive
+from workflows.views.parts_orders import (
+    parts_order_cancel,
+    parts_order_receive,
+    parts_order_ship,
+    parts_orders,
+)
 from workflows.views.status import (
     status_approve,
     status_courier,
@@ -26,7 +31,10 @@ from workflows.views.writes import (
 )
 
 __all__ = [
+    "parts_order_cancel",
     "parts_order_receive",
+    "parts_order_ship",
+    "parts_orders",
     "desk_board",
     "desk_calls",
     "desk_intake",
