@@ -8,6 +8,7 @@ from django.utils.html import escape
 from core.validation import has_control_characters
 from tests.hostile_support import TEN_THOUSAND, refused_by_api, refused_by_page, snapshot
 from tests.test_api_support import client_for, post
+from workflows import services as s
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +168,22 @@ def test_a_courier_phone_is_kept_in_its_national_format(make_repair, desk):
 
     assert response.status_code == 200, response.json()
     assert response.json()["courier_phone"] == "010-2345-6789"
+
+
+@pytest.mark.parametrize("reason", ["x" * 501, ["too", "expensive"]])
+def test_the_customers_decline_reason_is_checked_like_the_desks(
+    client, make_repair, desk, tech, expired, reason
+):
+    repair = make_repair(serial_number=expired.serial_number)
+    s.repair_assign(repair=repair, actor=desk, technician=tech)
+    s.repair_diagnose(repair=repair, actor=tech, findings="배터리", labor_fee=10000)
+
+    public = {"token": repair.status_token, "reason": reason}
+    refused_by_api(None, "/public/decline/", public, "reason")
+    if isinstance(reason, str):
+        before = snapshot()
+        response = client.post(f"/status/t/{repair.status_token}/decline/", {"reason": reason})
+        assert response.status_code == 400
+        messages = response.context["errors"]["reason"]
+        assert all(f'role="alert">{escape(m)}</p>' in response.content.decode() for m in messages)
+        assert messages and snapshot() == before

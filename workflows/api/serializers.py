@@ -13,7 +13,7 @@ from service_center.api import (
 )
 from workflows import gate, services, timeline
 from workflows.inputs import CourierReturnInSerializer, text
-from workflows.registry import STAFF_TRANSITIONS
+from workflows.registry import STAFF_TRANSITIONS, TRANSITIONS
 from workflows.roles import actor_may
 
 # --- output serializers --------------------------------------------------------------------------
@@ -244,8 +244,9 @@ class PublicLookupInSerializer(serializers.Serializer):
     token = text(64)
 
 
-class PublicDeclineInSerializer(PublicLookupInSerializer):
-    reason = text(500)
+# The lookup and the decline's own input: the registry's, which the desk's form uses too.
+class PublicDeclineInSerializer(PublicLookupInSerializer, TRANSITIONS["decline"].input_serializer):
+    pass
 
 
 class PublicCourierInSerializer(PublicLookupInSerializer, CourierReturnInSerializer):

@@ -22,7 +22,7 @@ from core.pages import (
 from core.privacy import mask_address, mask_name
 from core.roles import CUSTOMER_ACTOR
 from core.validation import validated
-from workflows import gate, public
+from workflows import gate, public, registry
 from workflows import services as s
 from workflows.choices import (
     Coverage,
@@ -193,7 +193,9 @@ def status_decline(request: HttpRequest, token: str) -> HttpResponse:
         token,
         "decline",
         lambda r: s.repair_decline(
-            repair=r.pk, actor=CUSTOMER_ACTOR, reason=request.POST.get("reason", "")
+            repair=r.pk,
+            actor=CUSTOMER_ACTOR,
+            **validated(registry.TRANSITIONS["decline"].input_serializer, request.POST),
         ),
     )
 
