@@ -1,4 +1,5 @@
-"""Input cleaning shared by services, the API and the pages: one place says what is acceptable."""
+"""What input is acceptable, in one place: `validated` (the edge check of the API and the page
+views, with DRF serializers) and the cleaning helpers the lower layers' services use."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import unicodedata
 from typing import Any
 
 import phonenumbers
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_noop
 from rest_framework import serializers
 
@@ -116,16 +117,6 @@ def clean_choice(value: Any, *, field: str, choices: Any, required: bool = True)
     return value
 
 
-def clean_bool(value: Any, *, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "1", "on", "yes", 1):
-        return True
-    if value in ("false", "0", "off", "no", 0, None, ""):
-        return False
-    raise ValidationFailed({field: ["Must be true or false."]})
-
-
 def clean_date(value: Any, *, field: str, required: bool = False) -> dt.date | None:
     if value in (None, ""):
         if required:
@@ -141,30 +132,4 @@ def clean_date(value: Any, *, field: str, required: bool = False) -> dt.date | N
         parsed = None
     if parsed is None or not (2000 <= parsed.year <= 2100):
         raise ValidationFailed({field: ["Enter a date as YYYY-MM-DD."]})
-    return parsed
-
-
-def clean_datetime(value: Any, *, field: str, required: bool = False) -> dt.datetime | None:
-    from django.utils import timezone
-
-    if value in (None, ""):
-        if required:
-            raise ValidationFailed({field: ["This field is required."]})
-        return None
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, str) and len(value) <= 40:
-        try:
-            parsed = parse_datetime(value)
-            if parsed is None:
-                day = parse_date(value)
-                parsed = dt.datetime.combine(day, dt.time(18, 0)) if day else None
-        except ValueError:
-            parsed = None
-    else:
-        parsed = None
-    if parsed is None or not (2000 <= parsed.year <= 2100):
-        raise ValidationFailed({field: ["Enter a date and time, e.g. 2026-11-23T15:00."]})
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
     return parsed

@@ -1,136 +1,159 @@
-"""Hostile and careless input: each is a ValidationFailed naming the field and changes nothing."""
+"""Hostile and careless input, sent where it comes in: an API post or a page form. Each is a 400
+naming the field, changes nothing, and is never a 500 (on PostgreSQL too, NUL bytes included).
+
+The input of every action is declared once (workflows/inputs.py, the registry's fields) and
+checked once, at the edge, by the API view and the page view alike; the services take typed
+values and check only what needs the database (workflows' own rules: an unknown part or model,
+an overpayment, the state, the role).
+"""
 
 import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils.html import escape
 
-from core.errors import ValidationFailed
-from core.validation import has_control_characters
 from parts import services as parts_services
-from parts.models import Part, PartsOrder, PartsOrderLine, Reservation, Stock
-from service_center.models import Customer, Device
+from parts.models import PartsOrder, Stock
 from service_center.services import device_register
 from tests.conftest import stock
 from tests.factories import PartFactory, ProductModelFactory
-from tests.test_api_support import client_for, post
+from tests.hostile_support import (
+    TEN_THOUSAND,
+    intake_refused_by_page,
+    raw_refused_by_api,
+    refused_by_api,
+    snapshot,
+    transition_refused_by_page,
+)
+from tests.test_api_support import INTAKE, client_for, post
 from workflows import services as s
 from workflows.choices import Coverage, State
-from workflows.models import Notification, Promise, Repair, RepairEvent
+from workflows.models import Repair
 
-TEN_THOUSAND = "A" * 10_000
-MODELS = [
-    Repair,
-    Customer,
-    Device,
-    RepairEvent,
-    Notification,
-    Promise,
-    Reservation,
-    PartsOrder,
-    PartsOrderLine,
-    Part,
-    Stock,
-]
-
-
-def snapshot() -> dict:
-    counts = {m.__name__: m.objects.count() for m in MODELS}
-    counts["repairs"] = sorted(
-        Repair.objects.values_list(
-            "pk",
-            "state",
-            "coverage",
-            "labor_fee",
-            "amount_paid",
-            "deposit_paid",
-            "device_id",
-            "device_in_shop",
-        )
-    )
-    counts["stock"] = sorted(Stock.objects.values_list("pk", "on_hand", "reserved"))
-    return counts
+pytestmark = pytest.mark.django_db
 
 
 def refused(call, field: str, **kwargs) -> None:
-    """`call(**kwargs)` raises ValidationFailed naming `field`, and no row changed."""
+    """`call(**kwargs)` raises ValidationFailed naming `field`, and no row changed (for the
+    lower layers' services, which still check their own input)."""
+    from core.errors import ValidationFailed
+
     before = snapshot()
     with pytest.raises(ValidationFailed) as caught:
         call(**kwargs)
     assert field in caught.value.errors, caught.value.errors
-    assert all(isinstance(m, str) and m for m in caught.value.errors[field])
     assert snapshot() == before
 
 
 # --- intake ---------------------------------------------------------------------------------
 
+CUSTOMER = INTAKE["customer"]
+INTAKE_JUNK = [
+    ({"symptom": "스프링\x00빠짐"}, "symptom"),
+    ({"symptom": "escape \x1b[31m red"}, "symptom"),
+    ({"symptom": "가" * 2001}, "symptom"),
+    ({"symptom": "   "}, "symptom"),
+    ({"symptom": ["not", "text"]}, "symptom"),
+    ({"serial_number": "HBS1100\x00K7Q2"}, "serial_number"),
+    ({"serial_number": TEN_THOUSAND}, "serial_number"),
+    ({"serial_number": "HBS#1100"}, "serial_number"),
+    ({"serial_number": "AB"}, "serial_number"),
+    ({"serial_number": 12345678}, "serial_number"),
+    ({"customer": "김민지 010-2345-6789"}, "customer"),
+    ({"customer": ["김민지", "010-2345-6789"]}, "customer"),
+    ({"customer": None}, "customer"),
+    ({"customer": {"name": "김\x00민지", "phone": "010-2345-6789"}}, "customer.name"),
+    ({"customer": {"name": TEN_THOUSAND, "phone": "010-2345-6789"}}, "customer.name"),
+    ({"customer": {"name": "김민지", "phone": "not a phone"}}, "customer.phone"),
+    ({"customer": {"name": "김민지", "phone": "1" * 10_000}}, "customer.phone"),
+    ({"customer": {"name": "김민지"}}, "customer.phone"),
+    ({"customer": {**CUSTOMER, "email": "x y"}}, "customer.email"),
+    ({"product_model": "NO-SUCH-MODEL"}, "product_model"),
+    ({"product_model": TEN_THOUSAND}, "product_model"),
+    ({"product_model": None}, "product_model"),
+    ({"intake_channel": "carrier pigeon"}, "intake_channel"),
+    ({"return_method": ["pickup"]}, "return_method"),
+    ({"device_in_shop": "maybe"}, "device_in_shop"),
+    ({"accessories": "충전기\x00"}, "accessories"),
+    ({"courier_address": "주소" * 200}, "courier_address"),
+]
 
-@pytest.fixture
-def intake(center, desk, headset, in_warranty):
-    def make(**fields):
-        data = {
-            "customer": {"name": "김민지", "phone": "010-2345-6789"},
-            "symptom": "클립 스프링이 빠졌어요",
-            "product_model": headset.code,
-        }
-        data.update(fields)
-        return s.repair_intake(center=center, actor=desk, **data)
 
-    return make
+@pytest.mark.parametrize(("fields", "field"), INTAKE_JUNK)
+def test_the_api_refuses_a_hostile_intake_and_takes_nothing_in(desk, headset, fields, field):
+    refused_by_api(desk, "/repairs/", {**INTAKE, **fields}, field)
+
+
+INTAKE_FORM = {
+    "customer_name": "김민지",
+    "customer_phone": "010-2345-6789",
+    "customer_email": "",
+    "customer_address": "",
+    "serial_number": "",
+    "product_model": "HBS-1100",
+    "symptom": "클립 스프링이 빠졌어요",
+    "accessories": "",
+    "intake_channel": "walk_in",
+    "device_in_shop": "on",
+    "return_method": "pickup",
+    "courier_address": "",
+}
 
 
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
         ({"symptom": "스프링\x00빠짐"}, "symptom"),
-        ({"symptom": "escape \x1b[31m red"}, "symptom"),
         ({"symptom": "가" * 2001}, "symptom"),
         ({"symptom": "   "}, "symptom"),
-        ({"symptom": ["not", "text"]}, "symptom"),
-        ({"serial_number": "HBS1100\x00K7Q2"}, "serial_number"),
         ({"serial_number": TEN_THOUSAND}, "serial_number"),
         ({"serial_number": "HBS#1100"}, "serial_number"),
-        ({"serial_number": "AB"}, "serial_number"),
-        ({"serial_number": 12345678}, "serial_number"),
-        ({"customer": "김민지 010-2345-6789"}, "customer"),
-        ({"customer": ["김민지", "010-2345-6789"]}, "customer"),
-        ({"customer": None}, "customer"),
-        ({"customer": {"name": "김\x00민지", "phone": "010-2345-6789"}}, "customer.name"),
-        ({"customer": {"name": TEN_THOUSAND, "phone": "010-2345-6789"}}, "customer.name"),
-        ({"customer": {"name": "김민지", "phone": "not a phone"}}, "customer.phone"),
-        ({"customer": {"name": "김민지", "phone": "1" * 10_000}}, "customer.phone"),
-        ({"customer": {"name": "김민지"}}, "customer.phone"),
-        (
-            {"customer": {"name": "김민지", "phone": "010-2345-6789", "email": "x y"}},
-            "customer.email",
-        ),
+        ({"customer_name": TEN_THOUSAND}, "customer_name"),
+        ({"customer_phone": "not a phone"}, "customer_phone"),
+        ({"customer_email": "x y"}, "customer_email"),
         ({"product_model": "NO-SUCH-MODEL"}, "product_model"),
-        ({"product_model": TEN_THOUSAND}, "product_model"),
-        ({"product_model": None}, "product_model"),
         ({"intake_channel": "carrier pigeon"}, "intake_channel"),
-        ({"return_method": ["pickup"]}, "return_method"),
-        ({"device_in_shop": "maybe"}, "device_in_shop"),
-        ({"accessories": "충전기\x00"}, "accessories"),
         ({"courier_address": "주소" * 200}, "courier_address"),
     ],
 )
-def test_intake_refuses_hostile_input_and_writes_nothing(intake, fields, field):
-    refused(intake, field, **fields)
+def test_the_intake_form_refuses_hostile_input_beside_the_field(
+    client, desk, headset, fields, field
+):
+    client.force_login(desk)
+
+    intake_refused_by_page(client, {**INTAKE_FORM, **fields}, field)
+
+
+def test_the_intake_form_shows_every_bad_field_at_once(client, desk, headset):
+    client.force_login(desk)
+    bad = {
+        "customer_name": "",
+        "customer_phone": "12345",
+        "customer_email": "no-at-sign",
+        "serial_number": "AB",
+        "symptom": "",
+        "intake_channel": "carrier pigeon",
+    }
+
+    html = intake_refused_by_page(client, {**INTAKE_FORM, **bad}, *bad)
+
+    assert html.count('role="alert"') >= len(bad)
 
 
 @pytest.mark.parametrize(
     "spelling", ["ＨＢＳ１１００Ｋ７Ｑ２", "hbs1100k7q2", "hbs-1100 k7q2", "HBS‐1100‐K7Q2"]
 )
-def test_intake_finds_the_registered_serial_however_it_is_typed(intake, in_warranty, spelling):
-    repair = intake(serial_number=spelling)
+def test_intake_finds_the_registered_serial_however_it_is_typed(desk, in_warranty, spelling):
+    response = post(client_for(desk), "/repairs/", {**INTAKE, "serial_number": spelling})
 
+    assert response.status_code == 201, response.json()
+    repair = Repair.objects.get(ticket_number=response.json()["ticket_number"])
     assert repair.device == in_warranty
     assert repair.reported_serial == "HBS1100K7Q2"
     assert repair.coverage == Coverage.WARRANTY
 
 
-# --- the serial registry --------------------------------------------------------------------
+# --- the serial registry (service_center checks its own input) ------------------------------
 
 
 @pytest.mark.parametrize(
@@ -164,7 +187,7 @@ def test_registering_a_bad_or_duplicate_serial_changes_nothing(in_warranty, head
     refused(device_register, field, **data)
 
 
-# --- transitions ----------------------------------------------------------------------------
+# --- diagnose -------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -180,6 +203,13 @@ def other_models_part(db):
     return PartFactory(part_number="NB-KEYBOARD", unit_price=89000, compatible_models=[laptop])
 
 
+def transition_path(repair: Repair, name: str) -> str:
+    return f"/repairs/{repair.ticket_number}/transitions/{name}/"
+
+
+DIAGNOSIS = {"findings": "배터리 교체", "parts": [{"part_number": "HBS-BATT"}], "labor_fee": 10000}
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
@@ -187,10 +217,10 @@ def other_models_part(db):
         ({"labor_fee": True}, "labor_fee"),
         ({"labor_fee": 10**12}, "labor_fee"),
         ({"labor_fee": 1.5}, "labor_fee"),
-        ({"labor_fee": float("nan")}, "labor_fee"),
         ({"labor_fee": "1e9"}, "labor_fee"),
         ({"labor_fee": "-500"}, "labor_fee"),
         ({"labor_fee": "9" * 10_000}, "labor_fee"),
+        ({"labor_fee": 99_999_000}, "labor_fee"),  # with the battery, more than can be charged
         ({"findings": "\x00"}, "findings"),
         ({"findings": "가" * 4001}, "findings"),
         ({"parts": [{"part_number": "NO-SUCH-PART"}]}, "parts"),
@@ -200,7 +230,7 @@ def other_models_part(db):
         ({"parts": [{"part_number": "HBS-BATT", "quantity": -1}]}, "parts"),
         ({"parts": [{"part_number": "HBS-BATT", "quantity": True}]}, "parts"),
         ({"parts": [{"part_number": "HBS-BATT", "quantity": 100}]}, "parts"),
-        ({"parts": [{"part_number": "HBS-BATT", "quantity": "2"}]}, "parts"),
+        ({"parts": [{"part_number": "HBS-BATT", "quantity": "٣"}]}, "parts"),
         ({"parts": [{"part_number": "HBS\x00BATT"}]}, "parts"),
         ({"parts": [{"part_number": TEN_THOUSAND}]}, "parts"),
         ({"parts": [{}]}, "parts"),
@@ -210,29 +240,53 @@ def other_models_part(db):
         ({"parts": [{"part_number": "HBS-BATT"}] * 31}, "parts"),
     ],
 )
-def test_diagnose_refuses_hostile_input_and_reserves_nothing(
+def test_the_api_refuses_a_hostile_diagnosis_and_reserves_nothing(
     diagnosing, tech, other_models_part, fields, field
 ):
-    data = {"findings": "배터리 교체", "parts": [{"part_number": "HBS-BATT"}], "labor_fee": 10000}
-    data.update(fields)
+    refused_by_api(tech, transition_path(diagnosing, "diagnose"), {**DIAGNOSIS, **fields}, field)
 
-    refused(s.repair_diagnose, field, repair=diagnosing, actor=tech, **data)
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [(b'{"findings": "x", "labor_fee": NaN}', ""), (b'{"labor_fee": 1e999}', "labor_fee")],
+)
+def test_a_labour_fee_that_is_not_a_number_is_refused(diagnosing, tech, raw, field):
+    raw_refused_by_api(tech, transition_path(diagnosing, "diagnose"), raw, field)
+
+
+def test_the_diagnose_form_shows_every_bad_field_at_once(client, diagnosing, tech):
+    client.force_login(tech)
+    form = {"findings": "", "qty_HBS-BATT": "0.5", "labor_fee": "lots"}
+    path = f"/tech/repairs/{diagnosing.ticket_number}/transitions/diagnose/"
+
+    html = transition_refused_by_page(
+        client, path, form, "diagnose", "findings", "parts", "labor_fee"
+    )
+
+    assert 'value="0.5"' in html and 'value="lots"' in html
+
+
+# --- money at the desk ----------------------------------------------------------------------
 
 
 @pytest.fixture
 def awaiting_approval(diagnosing, tech):
-    return s.repair_diagnose(
-        repair=diagnosing,
-        actor=tech,
-        findings="배터리 교체",
-        parts=[{"part_number": "HBS-BATT"}],
-        labor_fee=10000,
-    )
+    return s.repair_diagnose(repair=diagnosing, actor=tech, **DIAGNOSIS)
 
 
 @pytest.mark.parametrize("amount", [0, -100, True, 10**12, "lots", None, [1000], 99.5])
 def test_a_deposit_must_be_a_sensible_amount(awaiting_approval, desk, amount):
-    refused(s.repair_record_deposit, "amount", repair=awaiting_approval, actor=desk, amount=amount)
+    path = transition_path(awaiting_approval, "record_deposit")
+
+    refused_by_api(desk, path, {"amount": amount}, "amount")
+
+
+@pytest.mark.parametrize("amount", ["0", "-100", "lots", "", "²"])
+def test_the_deposit_form_refuses_a_nonsense_amount(client, awaiting_approval, desk, amount):
+    client.force_login(desk)
+    path = f"/desk/repairs/{awaiting_approval.ticket_number}/transitions/record_deposit/"
+
+    transition_refused_by_page(client, path, {"amount": amount}, "record_deposit", "amount")
 
 
 @pytest.fixture
@@ -243,17 +297,63 @@ def at_the_counter(awaiting_approval, desk, tech):
     return s.repair_notify_ready_for_pickup(repair=awaiting_approval, actor=desk)
 
 
-@pytest.mark.parametrize("amount", [-1, True, False, 10**12, "25,000", float("inf"), {"won": 1}])
+@pytest.mark.parametrize("amount", [-1, True, False, 10**12, "25,000", {"won": 1}, "٢٥"])
 def test_hand_over_refuses_a_nonsense_payment(at_the_counter, desk, amount):
-    refused(
-        s.repair_hand_over, "amount_paid", repair=at_the_counter, actor=desk, amount_paid=amount
-    )
+    path = transition_path(at_the_counter, "hand_over")
+
+    refused_by_api(desk, path, {"amount_paid": amount}, "amount_paid")
 
 
-def test_hand_over_refuses_more_than_is_due(at_the_counter, desk):
+def test_hand_over_refuses_infinity(at_the_counter, desk):
+    path = transition_path(at_the_counter, "hand_over")
+
+    raw_refused_by_api(desk, path, b'{"amount_paid": 1e999}', "amount_paid")
+
+
+def test_hand_over_refuses_more_than_is_due_at_the_api_and_on_the_page(
+    client, at_the_counter, desk
+):
     assert at_the_counter.balance_due == 25000
+    path = transition_path(at_the_counter, "hand_over")
 
-    refused(s.repair_hand_over, "amount_paid", repair=at_the_counter, actor=desk, amount_paid=25001)
+    refused_by_api(desk, path, {"amount_paid": 25001}, "amount_paid", code="overpayment")
+    client.force_login(desk)
+    page = f"/desk/repairs/{at_the_counter.ticket_number}/transitions/hand_over/"
+    form = {"amount_paid": "25001", "method": "card"}
+    transition_refused_by_page(client, page, form, "hand_over", "amount_paid")
+
+
+@pytest.mark.parametrize(
+    ("data", "fields"),
+    [
+        ({"amount": "lots", "method": "cash"}, ["amount"]),
+        ({"amount": 0, "method": "cash"}, ["amount"]),
+        ({"amount": 10**12, "method": "cash"}, ["amount"]),
+        ({"amount": 1000, "method": "bitcoin"}, ["method"]),
+        ({"amount": 1000}, ["method"]),
+        ({"amount": -5, "method": "gold"}, ["amount", "method"]),
+    ],
+)
+def test_a_payment_is_refused_at_the_api_naming_every_bad_field(
+    awaiting_approval, desk, data, fields
+):
+    refused_by_api(desk, f"/repairs/{awaiting_approval.ticket_number}/payments/", data, *fields)
+
+
+@pytest.mark.parametrize(
+    ("data", "fields"),
+    [
+        ({"amount": 1000, "method": "cash", "reason": ""}, ["reason"]),
+        ({"amount": 1000, "method": "cash", "reason": "\x00"}, ["reason"]),
+        ({"amount": 1000, "method": "cash", "reason": TEN_THOUSAND}, ["reason"]),
+        ({"amount": "x", "method": "x", "reason": ""}, ["amount", "method", "reason"]),
+    ],
+)
+def test_a_refund_is_refused_at_the_api_naming_every_bad_field(at_the_counter, desk, data, fields):
+    refused_by_api(desk, f"/repairs/{at_the_counter.ticket_number}/refunds/", data, *fields)
+
+
+# --- coverage, assignment, check-in ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -268,239 +368,64 @@ def test_hand_over_refuses_more_than_is_due(at_the_counter, desk):
     ],
 )
 def test_set_coverage_refuses_hostile_input(awaiting_approval, desk, fields, field):
-    data = {"coverage": "warranty", "reason": "영수증 확인"}
-    data.update(fields)
+    data = {"coverage": "warranty", "reason": "영수증 확인", **fields}
 
-    refused(s.repair_set_coverage, field, repair=awaiting_approval, actor=desk, **data)
+    refused_by_api(desk, transition_path(awaiting_approval, "set_coverage"), data, field)
+
+
+def test_the_coverage_form_shows_every_bad_field_at_once(client, awaiting_approval, desk):
+    client.force_login(desk)
+    path = f"/desk/repairs/{awaiting_approval.ticket_number}/transitions/set_coverage/"
+    form = {"coverage": "free", "reason": ""}
+
+    transition_refused_by_page(client, path, form, "set_coverage", "coverage", "reason")
 
 
 @pytest.mark.parametrize("technician", ["nobody", 10**9, "desk", "'; DROP TABLE auth_user; --"])
 def test_assign_refuses_anyone_but_a_technician_of_this_center(make_repair, desk, technician):
     repair = make_repair()
 
-    refused(s.repair_assign, "technician", repair=repair, actor=desk, technician=technician)
+    refused_by_api(
+        desk, transition_path(repair, "assign"), {"technician": technician}, "technician"
+    )
 
 
 def test_assign_refuses_an_inactive_technician(make_repair, desk, tech):
     get_user_model().objects.filter(pk=tech.pk).update(is_active=False)
-    tech.refresh_from_db()
+    repair = make_repair()
 
-    refused(s.repair_assign, "technician", repair=make_repair(), actor=desk, technician=tech)
+    refused_by_api(desk, transition_path(repair, "assign"), {"technician": "tech"}, "technician")
 
 
-@pytest.mark.parametrize("ready_by", ["tomorrow", "2026-02-30", "1999-12-31T10:00", "9" * 10_000])
-def test_invite_refuses_a_ready_by_that_is_not_a_date(make_repair, desk, ready_by):
+@pytest.mark.parametrize("serial", ["HBS\x001100", "HBS#1100", TEN_THOUSAND, 1100])
+def test_a_serial_at_the_counter_is_checked_like_any_other(make_repair, desk, serial):
     repair = make_repair(device_in_shop=False)
+    path = transition_path(repair, "check_in_device")
 
-    refused(s.repair_invite_for_repair, "ready_by", repair=repair, actor=desk, ready_by=ready_by)
-
-
-# --- timeline actions: their input is checked at the edge (workflows/inputs.py), by the API view
-# and by the page view with the same serializer; the services take typed values.
-
-
-def refused_by_api(path: str, data: dict, *fields: str, user) -> None:
-    """POSTing `data` answers 400 `invalid` naming each of `fields`, and no row changed."""
-    before = snapshot()
-    response = post(client_for(user), path, data)
-    body = response.json()
-    assert response.status_code == 400, body
-    assert body["code"] == "invalid" and body["detail"], body
-    assert all(f in body["errors"] and all(body["errors"][f]) for f in fields), body
-    assert snapshot() == before
-
-
-def refused_by_page(client, path: str, data: dict, *fields: str) -> str:
-    """The form comes back (400) with each field's message beside it and what was typed, and no
-    row changed. Returns the page."""
-    before = snapshot()
-    response = client.post(path, data)
-    html = response.content.decode()
-    assert response.status_code == 400
-    if any(has_control_characters(v) for v in data.values()):
-        assert snapshot() == before  # refused at the door (core.middleware), before the view
-        return html
-    assert response.context["form_values"] == data
-    for field in fields:
-        messages = response.context["form_errors"][field]
-        assert messages and all(
-            f'class="ferr" role="alert">{escape(m)}</p>' in html for m in messages
-        )
-    assert snapshot() == before
-    return html
-
-
-PROMISE = {"kind": "callback", "due_at": "2030-01-02T10:00", "note": "전화"}
-PROMISE_JUNK = [
-    ({"kind": "someday"}, "kind"),
-    ({"kind": ""}, "kind"),
-    ({"due_at": "soon"}, "due_at"),
-    ({"due_at": ""}, "due_at"),
-    ({"due_at": "1999-12-31T10:00"}, "due_at"),
-    ({"due_at": "9" * 10_000}, "due_at"),
-    ({"note": "\x00"}, "note"),
-    ({"note": TEN_THOUSAND}, "note"),
-]
+    refused_by_api(desk, path, {"serial_number": serial}, "serial_number")
 
 
 @pytest.mark.parametrize(
-    ("fields", "field"), [*PROMISE_JUNK, ({"due_at": None}, "due_at"), ({"kind": 7}, "kind")]
-)
-def test_the_api_refuses_a_promise_without_a_kind_and_a_due_time(make_repair, desk, fields, field):
-    repair = make_repair()
-
-    refused_by_api(
-        f"/repairs/{repair.ticket_number}/promises/", {**PROMISE, **fields}, field, user=desk
-    )
-
-
-@pytest.mark.parametrize(("fields", "field"), PROMISE_JUNK)
-def test_the_promise_form_refuses_a_promise_without_a_kind_and_a_due_time(
-    client, make_repair, desk, fields, field
-):
-    repair = make_repair()
-    client.force_login(desk)
-
-    html = refused_by_page(
-        client, f"/desk/repairs/{repair.ticket_number}/promise/", {**PROMISE, **fields}, field
-    )
-    if field != "note":
-        assert 'value="전화"' in html
-
-
-CALL = {"text": "통화", "direction": "outgoing"}
-CALL_JUNK = [
-    ({"text": "\x00"}, "text"),
-    ({"text": "a\x1bb"}, "text"),
-    ({"text": TEN_THOUSAND}, "text"),
-    ({"direction": "sideways"}, "direction"),
-]
-
-
-@pytest.mark.parametrize(
-    ("fields", "field"), [*CALL_JUNK, ({"text": ""}, "text"), ({"text": ["x"]}, "text")]
-)
-def test_the_api_refuses_a_call_record_without_text_and_a_direction(
-    make_repair, desk, fields, field
-):
-    repair = make_repair()
-
-    refused_by_api(f"/repairs/{repair.ticket_number}/calls/", {**CALL, **fields}, field, user=desk)
-
-
-@pytest.mark.parametrize(("fields", "field"), CALL_JUNK)
-def test_the_call_form_refuses_a_call_record_without_text_and_a_direction(
-    client, make_repair, desk, fields, field
-):
-    # An empty text is not junk on the page: the one-click call records "Called the customer."
-    repair = make_repair()
-    client.force_login(desk)
-
-    refused_by_page(
-        client, f"/desk/repairs/{repair.ticket_number}/call/", {**CALL, **fields}, field
-    )
-
-
-@pytest.mark.parametrize(
-    ("data", "field"),
+    ("name", "data", "field"),
     [
-        ({"text": "  "}, "text"),
-        ({"text": "\x00"}, "text"),
-        ({"text": "n", "customer_visible": "maybe"}, "customer_visible"),
+        ("cancel", {"reason": ""}, "reason"),
+        ("cancel", {"reason": "x" * 501}, "reason"),
+        ("decline", {"reason": ["x"]}, "reason"),
+        ("ship", {"carrier": "x" * 61}, "carrier"),
+        ("complete", {"work_notes": "\x1b"}, "work_notes"),
+        ("report_unrepairable", {"reason": " "}, "reason"),
     ],
 )
-def test_a_note_is_refused_at_the_api_and_on_the_page(client, make_repair, desk, data, field):
-    repair = make_repair()
-    client.force_login(desk)
-
-    refused_by_api(f"/repairs/{repair.ticket_number}/notes/", data, field, user=desk)
-    refused_by_page(client, f"/desk/repairs/{repair.ticket_number}/note/", data, field)
-
-
-def test_the_promise_form_shows_every_bad_field_at_once(client, make_repair, desk):
-    repair = make_repair()
-    client.force_login(desk)
-    data = {"kind": "someday", "due_at": "soon", "note": "A" * 301}
-
-    refused_by_api(f"/repairs/{repair.ticket_number}/promises/", data, *data, user=desk)
-    refused_by_page(client, f"/desk/repairs/{repair.ticket_number}/promise/", data, *data)
-
-
-COURIER = {
-    "recipient_name": "박서준",
-    "address": "서울 마포구 월드컵북로 1",
-    "phone": "010-2345-6789",
-}
-COURIER_JUNK = [
-    ({"recipient_name": ""}, "recipient_name"),
-    ({"recipient_name": "박\x00"}, "recipient_name"),
-    ({"address": " "}, "address"),
-    ({"address": TEN_THOUSAND}, "address"),
-    ({"phone": "12345"}, "phone"),
-    ({"phone": "010-123"}, "phone"),
-    ({"phone": "9" * 100}, "phone"),
-]
-
-
-@pytest.mark.parametrize(("fields", "field"), COURIER_JUNK)
-def test_a_courier_return_is_refused_at_the_api_and_on_the_status_page(
-    client, make_repair, desk, fields, field
+def test_every_transition_checks_its_fields_at_the_edge(
+    diagnosing, manager, tech, name, data, field
 ):
-    repair = make_repair()
-    data = {**COURIER, **fields}
+    # Checked after the role, before the state: the repair need not be where it could run.
+    owner_only = name in ("complete", "report_unrepairable")
 
-    refused_by_api(f"/repairs/{repair.ticket_number}/courier-return/", data, field, user=desk)
-    public = {**data, "token": repair.status_token}
-    refused_by_api("/public/courier-return/", public, field, user=None)
-    before = snapshot()
-    response = client.post(f"/status/t/{repair.status_token}/courier/", data)
-    assert response.status_code == 400
-    if not has_control_characters(data[field]):
-        assert response.context["errors"][field]
-        assert response.context["values"] == data
-    assert snapshot() == before
+    refused_by_api(tech if owner_only else manager, transition_path(diagnosing, name), data, field)
 
 
-def test_the_courier_form_shows_every_bad_field_at_once(client, make_repair):
-    repair = make_repair()
-    data = {"recipient_name": "박서준", "address": "", "phone": "12345"}
-
-    response = client.post(f"/status/t/{repair.status_token}/courier/", data)
-
-    html = response.content.decode()
-    assert response.status_code == 400 and 'value="박서준"' in html
-    for field in ("address", "phone"):
-        assert all(
-            f'<p class="puberror">{escape(m)}</p>' in html
-            for m in response.context["errors"][field]
-        )
-    repair.refresh_from_db()
-    assert repair.return_method != "courier"
-
-
-def test_a_courier_phone_is_kept_in_its_national_format(make_repair, desk):
-    repair = make_repair()
-
-    response = post(
-        client_for(desk),
-        f"/repairs/{repair.ticket_number}/courier-return/",
-        {**COURIER, "phone": "01023456789"},
-    )
-
-    assert response.status_code == 200, response.json()
-    assert response.json()["courier_phone"] == "010-2345-6789"
-
-
-def test_a_serial_at_the_counter_is_checked_like_any_other(make_repair, desk):
-    repair = make_repair(device_in_shop=False)
-
-    refused(
-        s.repair_check_in_device,
-        "serial_number",
-        repair=repair,
-        actor=desk,
-        serial_number="HBS\x001100",
-    )
+# --- what the lower layers still check themselves (parts services) --------------------------
 
 
 @pytest.mark.parametrize("delta", [0, True, 10**6, -(10**6), "5", 2.0])

@@ -431,18 +431,28 @@ def test_an_error_with_facts_reads_in_the_pages_language_and_stays_english_in_th
 
     from core.errors import ValidationFailed
     from core.pages import error_messages
+    from core.validation import validated
+    from workflows.inputs import PaymentInSerializer
 
-    repair = world["build"]("ko")["closed"]
-    with pytest.raises(ValidationFailed) as caught:
-        s.repair_record_deposit(repair=repair, actor=world["people"]["front_desk"], amount="x")
-    with pytest.raises(ValidationFailed) as too_long:
-        s.repair_cancel(repair=repair, actor=world["people"]["front_desk"], reason="x" * 600)
-    message = too_long.value.errors["reason"][0]
-    assert message == "At most 500 characters."  # the API's text
+    repair = world["build"]("ko")["closed"]  # 1,000 won paid
+    with pytest.raises(ValidationFailed) as caught:  # the shape is checked at the edge
+        validated(PaymentInSerializer, {"amount": "x", "method": "cash"})
+    with pytest.raises(ValidationFailed) as too_much:
+        s.repair_record_refund(
+            repair=repair,
+            actor=world["people"]["front_desk"],
+            amount=5000,
+            method="cash",
+            reason="x",
+        )
+    message = too_much.value.errors["amount"][0]
+    english = "Only 1,000 won was paid; refund no more than that."
+    assert message == english  # the API's text
     assert pickle.loads(pickle.dumps(message)).translated() == message.translated()
-    assert json.loads(json.dumps({"m": message})) == {"m": "At most 500 characters."}
+    assert json.loads(json.dumps({"m": message})) == {"m": english}
     with translation.override("ko"):
-        assert error_messages(too_long.value) == {"reason": ["500자까지 입력할 수 있습니다."]}
+        korean = "받은 금액은 1,000원입니다. 그보다 많이 환불할 수 없습니다."
+        assert error_messages(too_much.value) == {"amount": [korean]}
         assert error_messages(caught.value)["amount"] == ["원 단위 정수로 입력하세요."]
     with translation.override("en"):
-        assert error_messages(too_long.value) == {"reason": ["At most 500 characters."]}
+        assert error_messages(too_much.value) == {"amount": [english]}

@@ -1,33 +1,54 @@
-"""The inputs of the timeline actions, declared once.
+"""What every action on a repair takes, declared once and checked once, at the edge.
 
 The API views (workflows/api/) and the page views (workflows/views/) validate with these same
-serializers, through core.validation.validated; the services then take typed values and check
-only what needs the database or the locked row.
+serializers (the transitions' through the fields the registry declares with them), through
+core.validation.validated: types, lengths, control characters, phone numbers, quantities,
+amounts in range, promised times in the future. Every bad field is named at once. The services
+then take typed values and check only what needs the database or the locked row (an unknown
+part number, an overpayment, the state, the role).
+
+Pages post forms: `request.POST` goes in as it is, so DRF reads it as HTML form data (an empty
+box of an optional field is "not typed", an unticked box is false).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import unicodedata
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import phonenumbers
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy, gettext_noop
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.errors import ValidationFailed
-from core.validation import clean_datetime, clean_phone, has_control_characters
-from workflows.choices import PromiseKind
+from core.validation import MAX_AMOUNT, clean_phone, has_control_characters
+from service_center.models import normalize_serial, serial_error
+from workflows.choices import IntakeChannel, PaymentMethod, PromiseKind, ReturnMethod
 
 CALL_DIRECTIONS = ["outgoing", "incoming"]
+_ASCII_WHOLE = re.compile(r"\s*-?[0-9]{1,15}\s*")
+_FORM_TOKEN = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+# --- fields ------------------------------------------------------------------------------------
 
 
 class Text(serializers.CharField):
-    """Text as a person types it: no control characters, NFC, one line unless `multiline`.
-    Trimmed; an optional one defaults to ""."""
+    """Text as a person types it: a string (not a number or a list), no control characters,
+    NFC, one line unless `multiline`. Trimmed; an optional one defaults to ""."""
 
-    # The services' words, which the pages show translated (core.pages.DOMAIN_MESSAGES).
+    # English msgids the pages show translated (core.pages.DOMAIN_MESSAGES); the length, like
+    # DRF's own messages, in the request's language.
     default_error_messages = {
+        "invalid": "Must be text.",
         "blank": "This field is required.",
         "control": "Contains control characters.",
+        "max_length": gettext_lazy("At most {max_length} characters."),
     }
 
     def __init__(
@@ -41,12 +62,18 @@ class Text(serializers.CharField):
         )
 
     def to_internal_value(self, data: Any) -> str:
-        if isinstance(data, str) and has_control_characters(data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if has_control_characters(data):
             self.fail("control")
         value = unicodedata.normalize("NFC", super().to_internal_value(data))
         if not self.multiline and ("\n" in value or "\r" in value):
             value = " ".join(value.split())
         return value
+
+
+def text(max_length: int, *, required: bool = False, multiline: bool = False) -> Text:
+    return Text(max_length, required=required, multiline=multiline)
 
 
 class Phone(Text):
@@ -63,14 +90,170 @@ class Phone(Text):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
-class When(serializers.DateTimeField):
-    """A date and time from 2000 to 2100 (a bare date means 18:00 that day), made aware."""
+class Email(Text):
+    default_error_messages = {"email": "Enter a valid email address."}
 
-    def to_internal_value(self, value: Any) -> Any:
-        try:
-            return clean_datetime(value, field="when", required=True)
-        except ValidationFailed as exc:
-            raise serializers.ValidationError(exc.errors["when"]) from None
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(254, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if "@" not in value or " " in value:
+            self.fail("email")
+        return value
+
+
+class Serial(Text):
+    """A serial number as typed ("hbs-1100 k7q2"), given back normalised ("HBS1100K7Q2");
+    optional: "". Whether it is registered is the services' question."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(200, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        serial = normalize_serial(super().to_internal_value(data))
+        problem = serial_error(serial)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return serial
+
+
+class WholeNumber(serializers.IntegerField):
+    """An integer; typed as text, ASCII digits only (int() would also take "٣")."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not _ASCII_WHOLE.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Amount(WholeNumber):
+    default_error_messages = {"invalid": "Must be a whole number of won."}
+
+
+def amount(*, minimum: int = 0, required: bool = False) -> Amount:
+    """Won, from `minimum` to MAX_AMOUNT (what the quote and the ledger columns hold)."""
+    return Amount(min_value=minimum, max_value=MAX_AMOUNT, required=required)
+
+
+_QUANTITY = "Quantity is a whole number from 1 to 99."
+
+
+class Quantity(WholeNumber):
+    default_error_messages = dict.fromkeys(
+        ("invalid", "min_value", "max_value", "max_string_length"), _QUANTITY
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=99, default=1, **kwargs)
+
+
+def payment_method() -> serializers.ChoiceField:
+    """How money changed hands (optional where the input existed before the ledger: cash)."""
+    return serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
+
+
+class When(serializers.DateTimeField):
+    """A date and time from 2000 to 2100, made aware in the center's time zone (TIME_ZONE,
+    Asia/Seoul) unless it names its offset. A bare date means 18:00 that day."""
+
+    default_error_messages = dict.fromkeys(
+        ("invalid", "date"), "Enter a date and time, e.g. 2026-11-23T15:00."
+    )
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        parsed = _date_and_time(value)
+        if parsed is None or not 2000 <= parsed.year <= 2100:
+            self.fail("invalid")
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+
+
+@extend_schema_field(
+    {"type": "string", "format": "date-time", "example": "2099-01-01T10:00:00+09:00"}
+)
+class Promised(When):
+    """A time promised to the customer: it must lie ahead. "Today" counts only while 18:00 (or
+    the hour given) has not passed, in the center's time zone."""
+
+    default_error_messages = {"past": gettext_noop("A promised time must lie in the future.")}
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        when = super().to_internal_value(value)
+        if when <= timezone.now():
+            self.fail("past")
+        return when
+
+
+def _date_and_time(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        # A bare date first: parse_datetime would read "2026-11-23" as midnight.
+        day = parse_date(value)
+        return dt.datetime.combine(day, dt.time(18, 0)) if day else parse_datetime(value)
+    except ValueError:  # well-formed but impossible: 2026-02-30
+        return None
+
+
+def form_token(post: Any) -> str:
+    """A page form's one-time token (`form_token`: 1-64 visible ASCII characters), or ""."""
+    value = post.get("form_token", "")
+    if value and not (isinstance(value, str) and _FORM_TOKEN.fullmatch(value)):
+        raise ValidationFailed({"form_token": [gettext_noop("The form expired; reload the page.")]})
+    return value
+
+
+# --- the inputs of the actions -----------------------------------------------------------------
+
+
+class PartLine(TypedDict):
+    """A part the diagnosis asks for (the quantity defaults to 1)."""
+
+    part_number: str
+    quantity: NotRequired[int]
+
+
+class PartLineInSerializer(serializers.Serializer):
+    part_number = Text(40, required=True)
+    quantity = Quantity()
+
+
+class CustomerInput(TypedDict):
+    name: str
+    phone: str  # national format, 010-1234-5678
+    email: NotRequired[str]
+    address: NotRequired[str]
+
+
+class CustomerInSerializer(serializers.Serializer):
+    name = Text(120, required=True)
+    phone = Phone(required=True)
+    email = Email()
+    address = Text(300)
+
+
+class IntakeInSerializer(serializers.Serializer):
+    customer = CustomerInSerializer()
+    serial_number = Serial()
+    product_model = Text(40)
+    symptom = Text(2000, required=True, multiline=True)
+    accessories = Text(300)
+    intake_channel = serializers.ChoiceField(choices=IntakeChannel.choices, default="walk_in")
+    device_in_shop = serializers.BooleanField(default=True)
+    return_method = serializers.ChoiceField(choices=ReturnMethod.choices, default="pickup")
+    courier_address = Text(300)
+    language = serializers.ChoiceField(choices=["ko", "en"], required=False)
+
+
+class PaymentInSerializer(serializers.Serializer):
+    amount = amount(minimum=1, required=True)
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+
+
+class RefundInSerializer(PaymentInSerializer):
+    reason = Text(300, required=True)
 
 
 class NoteInSerializer(serializers.Serializer):
@@ -85,7 +268,7 @@ class CallInSerializer(serializers.Serializer):
 
 class PromiseInSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=PromiseKind.choices)
-    due_at = When()
+    due_at = Promised()
     note = Text(300)
 
 

@@ -21,14 +21,20 @@ from django_fsm import RETURN_VALUE
 from rest_framework import serializers
 
 from core.roles import CUSTOMER, DESK, MANAGER, OWNER, SYSTEM
-from core.validation import MAX_AMOUNT
 from workflows.choices import (
     CANCELLABLE_STATES,
     CHECK_IN_STATES,
     OPEN_STATES,
     Coverage,
-    PaymentMethod,
     State,
+)
+from workflows.inputs import (
+    PartLineInSerializer,
+    Promised,
+    Serial,
+    amount,
+    payment_method,
+    text,
 )
 
 READINESS = (
@@ -38,29 +44,6 @@ READINESS = (
     "parts_not_on_hand",
     "no_technician",
 )
-
-
-def text(max_length: int, *, required: bool = False) -> serializers.CharField:
-    """A text input; optional ones default to ""."""
-    extra: dict[str, Any] = {} if required else {"default": ""}
-    return serializers.CharField(
-        max_length=max_length, required=required, allow_blank=not required, **extra
-    )
-
-
-def amount(*, minimum: int = 0, required: bool = False) -> serializers.IntegerField:
-    extra: dict[str, Any] = {} if required else {"required": False}
-    return serializers.IntegerField(min_value=minimum, max_value=MAX_AMOUNT, **extra)
-
-
-def payment_method() -> serializers.ChoiceField:
-    """How money changed hands (optional where the input existed before the ledger: cash)."""
-    return serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
-
-
-class PartLineInSerializer(serializers.Serializer):
-    part_number = text(40, required=True)
-    quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
 
 
 @dataclass(frozen=True)
@@ -113,7 +96,7 @@ TRANSITIONS: dict[str, Transition] = {
             service="repair_diagnose",
             checks=("no_technician",),
             inputs={
-                "findings": text(4000, required=True),
+                "findings": text(4000, required=True, multiline=True),
                 "parts": PartLineInSerializer(many=True, required=False, max_length=30),
                 "labor_fee": amount(),
             },
@@ -177,7 +160,7 @@ TRANSITIONS: dict[str, Transition] = {
             label=_("Invite the customer in"),
             service="repair_invite_for_repair",
             checks=(*READINESS, "device_in_shop", "already_invited"),
-            inputs={"ready_by": serializers.DateTimeField(required=False, allow_null=True)},
+            inputs={"ready_by": Promised(required=False, allow_null=True)},
         ),
         Transition(
             "check_in_device",
@@ -187,7 +170,7 @@ TRANSITIONS: dict[str, Transition] = {
             label=_("Check the device in"),
             service="repair_check_in_device",
             checks=("device_in_shop",),
-            inputs={"serial_number": text(200)},
+            inputs={"serial_number": Serial()},
         ),
         Transition(
             "start_repair",
@@ -205,7 +188,7 @@ TRANSITIONS: dict[str, Transition] = {
             roles=frozenset({OWNER}),
             label=_("Complete the repair"),
             service="repair_complete",
-            inputs={"work_notes": text(4000)},
+            inputs={"work_notes": text(4000, multiline=True)},
         ),
         Transition(
             "report_unrepairable",

@@ -12,9 +12,8 @@ from core.api import BaseAPIView, responses
 from core.idempotency import idempotent
 from workflows import selectors, services
 from workflows.api.repairs import RepairViewMixin
-from workflows.choices import PaymentMethod
+from workflows.inputs import PaymentInSerializer, RefundInSerializer
 from workflows.models import Payment
-from workflows.registry import amount, text
 
 
 class PaymentSerializer(serializers.Serializer):
@@ -37,15 +36,6 @@ class PaymentLedgerSerializer(serializers.Serializer):
     payments = PaymentSerializer(many=True)
 
 
-class PaymentInSerializer(serializers.Serializer):
-    amount = amount(minimum=1, required=True)
-    method = serializers.ChoiceField(choices=PaymentMethod.choices)
-
-
-class RefundInSerializer(PaymentInSerializer):
-    reason = text(300, required=True)
-
-
 class LedgerMixin(RepairViewMixin):
     def ledger(self, ticket_number: str, status: int = 200) -> Response:
         """The ledger of a repair at the user's center (any staff role may read it)."""
@@ -65,12 +55,37 @@ class LedgerMixin(RepairViewMixin):
         return Response(PaymentLedgerSerializer(data).data, status=status)
 
 
-def _ledger_post(action: str, serializer: type[serializers.Serializer], service: Any) -> Any:
-    """POST one ledger row through `service`; answers the whole ledger, 201."""
+# Per ledger form: its input (the page form checks it with the same serializer) and its doc.
+LEDGER_POSTS: dict[str, tuple[type[serializers.Serializer], str]] = {
+    "payment": (
+        PaymentInSerializer,
+        "Record money taken. 400 `overpayment` when the total paid would exceed what is due "
+        "(before approval: the quoted total).",
+    ),
+    "refund": (
+        RefundInSerializer,
+        "Record money given back, with a reason. 400 `refund_exceeds_paid` when it is more "
+        "than was paid.",
+    ),
+}
 
+
+def ledger_post(kind: str) -> Any:
+    """POST one ledger row of `kind` through `repair_record_<kind>`, its input checked here;
+    answers the whole ledger, 201."""
+    serializer, description = LEDGER_POSTS[kind]
+    service = getattr(services, f"repair_record_{kind}")
+
+    @extend_schema(
+        operation_id=f"repair_{kind}s_create",
+        request=serializer,
+        responses=responses({201: PaymentLedgerSerializer}),
+        description=description,
+        tags=["payments"],
+    )
     @idempotent
     def post(self, request, ticket_number: str):
-        repair = self.repair_for(ticket_number, action)
+        repair = self.repair_for(ticket_number, f"record_{kind}")
         service(repair=repair.pk, actor=request.user, **self.input(serializer))
         return self.ledger(ticket_number, status=201)
 
@@ -86,22 +101,8 @@ class RepairPaymentsView(LedgerMixin, BaseAPIView):
     def get(self, request, ticket_number: str):
         return self.ledger(ticket_number)
 
-    post = extend_schema(
-        operation_id="repair_payments_create",
-        request=PaymentInSerializer,
-        responses=responses({201: PaymentLedgerSerializer}),
-        description="Record money taken. 400 `overpayment` when the total paid would exceed "
-        "what is due (before approval: the quoted total).",
-        tags=["payments"],
-    )(_ledger_post("record_payment", PaymentInSerializer, services.repair_record_payment))
+    post = ledger_post("payment")
 
 
 class RepairRefundsView(LedgerMixin, BaseAPIView):
-    post = extend_schema(
-        operation_id="repair_refunds_create",
-        request=RefundInSerializer,
-        responses=responses({201: PaymentLedgerSerializer}),
-        description="Record money given back, with a reason. 400 `refund_exceeds_paid` when it "
-        "is more than was paid.",
-        tags=["payments"],
-    )(_ledger_post("record_refund", RefundInSerializer, services.repair_record_refund))
+    post = ledger_post("refund")

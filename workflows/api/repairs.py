@@ -18,7 +18,6 @@ from service_center.models import ServiceCenter
 from workflows import registry, selectors, services
 from workflows.api.serializers import (
     EventSerializer,
-    IntakeInSerializer,
     PromiseSerializer,
     RepairDetailSerializer,
     RepairListItemSerializer,
@@ -27,6 +26,7 @@ from workflows.inputs import (
     CallInSerializer,
     CourierReturnInSerializer,
     EmptyInSerializer,
+    IntakeInSerializer,
     NoteInSerializer,
     PromiseInSerializer,
 )

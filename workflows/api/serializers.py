@@ -12,10 +12,8 @@ from service_center.api import (
     ProductModelBriefSerializer,
 )
 from workflows import gate, services, timeline
-from workflows.choices import IntakeChannel, ReturnMethod
-from workflows.inputs import CourierReturnInSerializer
-from workflows.registry import STAFF_TRANSITIONS
-from workflows.registry import text as _text
+from workflows.inputs import CourierReturnInSerializer, text
+from workflows.registry import STAFF_TRANSITIONS, TRANSITIONS
 from workflows.roles import actor_may
 
 # --- output serializers --------------------------------------------------------------------------
@@ -239,36 +237,17 @@ class PublicStatusSerializer(serializers.Serializer):
 # --- input serializers ---------------------------------------------------------------------------
 
 
-class CustomerInSerializer(serializers.Serializer):
-    name = _text(120, required=True)
-    phone = _text(30, required=True)
-    email = _text(254)
-    address = _text(300)
-
-
-class IntakeInSerializer(serializers.Serializer):
-    customer = CustomerInSerializer()
-    serial_number = _text(200)
-    product_model = _text(40)
-    symptom = _text(2000, required=True)
-    accessories = _text(300)
-    intake_channel = serializers.ChoiceField(choices=IntakeChannel.choices, default="walk_in")
-    device_in_shop = serializers.BooleanField(default=True)
-    return_method = serializers.ChoiceField(choices=ReturnMethod.choices, default="pickup")
-    courier_address = _text(300)
-    language = serializers.ChoiceField(choices=["ko", "en"], required=False)
-
-
 class PublicLookupInSerializer(serializers.Serializer):
     """Either `token` (the claim ticket's QR code), or `ticket_number` and `phone_last4`."""
 
-    ticket_number = _text(40)
-    phone_last4 = _text(10)
-    token = _text(64)
+    ticket_number = text(40)
+    phone_last4 = text(10)
+    token = text(64)
 
 
-class PublicDeclineInSerializer(PublicLookupInSerializer):
-    reason = _text(500)
+# The lookup and the decline's own input: the registry's, which the desk's form uses too.
+class PublicDeclineInSerializer(PublicLookupInSerializer, TRANSITIONS["decline"].input_serializer):
+    pass
 
 
 class PublicCourierInSerializer(PublicLookupInSerializer, CourierReturnInSerializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -12,13 +13,7 @@ from django.utils.translation import gettext_noop
 
 from core.errors import Message, TransitionBlocked, ValidationFailed, invalid
 from core.roles import TECH, as_actor, same_center, staff_name, user_roles
-from core.validation import (
-    MAX_AMOUNT,
-    clean_amount,
-    clean_choice,
-    clean_datetime,
-    clean_text,
-)
+from core.validation import MAX_AMOUNT
 from parts import services as parts_services
 from parts.models import Part, ReservationStatus
 from workflows import gate
@@ -32,6 +27,7 @@ from workflows.choices import (
     PromiseKind,
     State,
 )
+from workflows.inputs import PartLine
 from workflows.models import Promise, Repair
 from workflows.services import payments
 from workflows.services.core import (
@@ -96,23 +92,25 @@ def _may_own(user: Any, repair: Repair) -> bool:
 
 @atomic_service
 def repair_diagnose(
-    *, repair: Repair | int, actor: Any, findings: Any, parts: Any = None, labor_fee: Any = 0
+    *,
+    repair: Repair | int,
+    actor: Any,
+    findings: str,
+    parts: Sequence[PartLine] | None = None,
+    labor_fee: int = 0,
 ) -> Repair:
     """diagnosing -> awaiting_approval (or, under warranty, awaiting_parts / ready_to_repair).
 
     Locks the repair, then the stock rows of the parts on hand, which it reserves; what is not
     on hand becomes `waiting` reservations and one parts-order request to the warehouse. A
     center that requires deposits asks for the ordered parts' price before a paid repair goes
-    ahead. Raises ValidationFailed for unknown or unfitting parts, TransitionBlocked (gate);
-    queues the quote message when the customer has a price to approve."""
-    findings = clean_text(
-        findings, field="findings", max_length=4000, required=True, multiline=True
-    )
-    labor = clean_amount(labor_fee, field="labor_fee")
+    ahead. Raises ValidationFailed for unknown or unfitting parts and a quote beyond what can
+    be charged, TransitionBlocked (gate); queues the quote message when the customer has a
+    price to approve."""
     r = lock_for(repair, "diagnose", actor)
-    wanted = _clean_parts(r, parts)
-    _check_quote_range(labor, wanted)
-    r.findings, r.labor_fee = findings, labor
+    wanted = _parts_wanted(r, parts or ())
+    _check_quote_range(labor_fee, wanted)
+    r.findings, r.labor_fee = findings, labor_fee
     require_gate(r, "diagnose")
     _reserve_parts(r, wanted, actor)
     moved = move(r, "diagnose", actor)
@@ -123,20 +121,13 @@ def repair_diagnose(
     return r
 
 
-def _clean_parts(repair: Repair, parts: Any) -> list[tuple[Part, int]]:
-    if parts in (None, ""):
-        return []
-    if not isinstance(parts, list) or len(parts) > 30:
-        raise ValidationFailed({"parts": ["A list of at most 30 {part_number, quantity}."]})
+def _parts_wanted(repair: Repair, parts: Sequence[PartLine]) -> list[tuple[Part, int]]:
+    """The parts asked for, each once with its total quantity. Raises ValidationFailed for a
+    part number that is not in the catalogue or a part that does not fit the repair's model."""
     wanted: dict[str, int] = {}
-    for item in parts:
-        if not isinstance(item, dict):
-            raise ValidationFailed({"parts": ["Each part is {part_number, quantity}."]})
-        number = clean_text(item.get("part_number"), field="parts", max_length=40, required=True)
-        quantity = item.get("quantity", 1)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 99:
-            raise ValidationFailed({"parts": ["Quantity is a whole number from 1 to 99."]})
-        wanted[number] = wanted.get(number, 0) + quantity
+    for line in parts:
+        number = line["part_number"]
+        wanted[number] = wanted.get(number, 0) + line.get("quantity", 1)
     found = {
         p.part_number: p
         for p in Part.objects.filter(part_number__in=wanted).prefetch_related("compatible_models")
@@ -159,13 +150,16 @@ def _clean_parts(repair: Repair, parts: Any) -> list[tuple[Part, int]]:
     return [(found[n], q) for n, q in sorted(wanted.items())]
 
 
-def _check_quote_range(labor: int | None, wanted: list[tuple[Part, int]]) -> None:
+def _check_quote_range(labor: int, wanted: list[tuple[Part, int]]) -> None:
     """Labour plus parts must stay a sensible amount (and within the columns it is stored in:
     the promised price, the ledger): a typo is a clear 400, never a DataError later."""
-    total = (labor or 0) + sum(p.unit_price * q for p, q in wanted)
+    total = labor + sum(p.unit_price * q for p, q in wanted)
     if total > MAX_AMOUNT:
-        raise ValidationFailed(
-            {"labor_fee": [f"The quote would be {total:,} won; at most {MAX_AMOUNT:,} won."]}
+        raise invalid(
+            "labor_fee",
+            gettext_noop("The quote would be %(total)s won; at most %(most)s won."),
+            total=f"{total:,}",
+            most=f"{MAX_AMOUNT:,}",
         )
 
 
@@ -212,20 +206,18 @@ def _quote_message(repair: Repair) -> str:
 
 
 @atomic_service
-def repair_set_coverage(*, repair: Repair | int, actor: Any, coverage: Any, reason: Any) -> Repair:
+def repair_set_coverage(*, repair: Repair | int, actor: Any, coverage: str, reason: str) -> Repair:
     """Settle or change coverage, with a reason, on the timeline and told to the customer.
     After the customer approved a price only a manager may change it; a change to a paid
     repair needs a fresh approval (the repair goes back to awaiting_approval). Locks the
     repair; raises ValidationFailed for no change, TransitionBlocked once work started unless
     the change is to warranty; queues the coverage message."""
-    value = clean_choice(coverage, field="coverage", choices=Coverage)
-    why = clean_text(reason, field="reason", max_length=300, required=True)
     r = lock_for(repair, "set_coverage", actor)
-    _check_coverage_change(r, value)
+    _check_coverage_change(r, coverage)
     before = r.coverage
-    r.coverage = value
-    r.set_coverage_reason(CoverageReason.STAFF, text=why)
-    if value != Coverage.WARRANTY and r.quote_approved_at is not None:
+    r.coverage = coverage
+    r.set_coverage_reason(CoverageReason.STAFF, text=reason)
+    if coverage != Coverage.WARRANTY and r.quote_approved_at is not None:
         r.quote_approved_at = None  # the customer agreed to other terms
     r.invited_at = None  # any invitation made on the old terms no longer holds
     moved = move(r, "set_coverage", actor)
@@ -233,8 +225,8 @@ def repair_set_coverage(*, repair: Repair | int, actor: Any, coverage: Any, reas
         record_transition(
             moved,
             kind=EventKind.COVERAGE_CHANGE,
-            text=why,
-            data={"from": before, "to": value, "reason": why},
+            text=reason,
+            data={"from": before, "to": coverage, "reason": reason},
         )
         queue_message(r, NotificationKind.COVERAGE_CHANGED, _coverage_message(r))
     return r
@@ -268,40 +260,33 @@ def _coverage_message(repair: Repair) -> str:
 
 @atomic_service
 def repair_record_deposit(
-    *, repair: Repair | int, actor: Any, amount: Any, method: Any = "", request_key: Any = ""
+    *, repair: Repair | int, actor: Any, amount: int, method: str = "", request_key: str = ""
 ) -> Repair:
-    """A deposit taken at the desk; at least what is still due, and no more than the quote
-    (a ledger row). Locks the repair; raises ValidationFailed for less than the deposit due,
-    Overpayment beyond the quote. A repeated one-time key does nothing."""
-    paid = clean_amount(amount, field="amount", minimum=1)
-    how = payments.clean_method(method, default=PaymentMethod.CASH)
-    key = payments.clean_request_key(request_key)
+    """A deposit taken at the desk (in cash unless `method` says otherwise); at least what is
+    still due, and no more than the quote (a ledger row). Locks the repair; raises
+    ValidationFailed for less than the deposit due, Overpayment beyond the quote. A repeated
+    one-time key does nothing."""
     r = lock_for(repair, "record_deposit", actor)
-    if payments.already_recorded(r, key):
+    if payments.already_recorded(r, request_key):
         return r
     due = max(r.deposit_required - r.deposit_paid, 0)
-    if paid < due:
+    if amount < due:
         raise ValidationFailed(
             {"amount": [Message(gettext_noop("The deposit due is %(due)s won."), due=f"{due:,}")]}
         )
     if gate.state_allows(r, "record_deposit"):
-        payments.check_payable(r, paid, "amount")
+        payments.check_payable(r, amount, "amount")
+    how = method or PaymentMethod.CASH
     row = payments.ledger_write(
-        r, kind=PaymentKind.DEPOSIT, amount=paid, method=how, actor=actor, request_key=key
+        r, kind=PaymentKind.DEPOSIT, amount=amount, method=how, actor=actor, request_key=request_key
     )
     moved = move(r, "record_deposit", actor)
-    with translation.override(r.language):
-        record_transition(
-            moved,
-            code="deposit_received",
-            params={"amount": paid},
-            data={
-                "amount": paid,
-                "payment": "deposit",
-                "method": how,
-                "receipt_number": row.receipt_number,
-            },
-        )
+    record_transition(
+        moved,
+        code="deposit_received",
+        params={"amount": amount},
+        data={"amount": amount, "payment": "deposit", **payments.receipt_data(row)},
+    )
     return r
 
 
@@ -313,44 +298,38 @@ def repair_approve(*, repair: Repair | int, actor: Any) -> Repair:
     r = lock_for(repair, "approve", who)
     r.quote_approved_by = "customer" if who.kind != ActorKind.STAFF else who.user.get_username()
     moved = move(r, "approve", who)
-    with translation.override(r.language):
-        record_transition(
-            moved,
-            code="quote_approved",
-            params={"total": r.amount_due},
-            data={"total": r.amount_due, "approved_by": r.quote_approved_by},
-        )
+    facts = {"total": r.amount_due, "approved_by": r.quote_approved_by}
+    record_transition(moved, code="quote_approved", params={"total": r.amount_due}, data=facts)
     return r
 
 
 @atomic_service
-def repair_decline(*, repair: Repair | int, actor: Any, reason: Any = "") -> Repair:
+def repair_decline(*, repair: Repair | int, actor: Any, reason: str = "") -> Repair:
     """The customer does not want the repair. Locks the repair; releases its reservations
     (freed stock goes to the next waiting repair after commit)."""
-    why = clean_text(reason, field="reason", max_length=500)
-    return give_up(repair, "decline", actor, reason=why)
+    return give_up(repair, "decline", actor, reason=reason)
 
 
 # --- invite ------------------------------------------------------------------------------------
 
 
 @atomic_service
-def repair_invite_for_repair(*, repair: Repair | int, actor: Any, ready_by: Any = None) -> Repair:
+def repair_invite_for_repair(
+    *, repair: Repair | int, actor: Any, ready_by: dt.datetime | None = None
+) -> Repair:
     """Call the customer in. Only when the readiness gate holds: coverage settled, price
     approved, every part reserved on the shelf here, a technician on it. Locks the repair;
     raises TransitionBlocked with the gate's blockers. Records the promised price and a
-    `ready_by` promise, and queues the one invitation message."""
-    when = clean_datetime(ready_by, field="ready_by")
+    `ready_by` promise (a day from now unless given; the edge takes only future times), and
+    queues the one invitation message."""
     r = lock_for(repair, "invite_for_repair", actor)
-    r.promised_ready_by = when or timezone.now() + dt.timedelta(days=1)
+    r.promised_ready_by = ready_by or timezone.now() + dt.timedelta(days=1)
     moved = move(r, "invite_for_repair", actor)
+    facts = {"promised_price": r.promised_price, "ready_by": r.promised_ready_by.isoformat()}
+    record_transition(
+        moved, code="customer_invited", params={"price": r.promised_price}, data=facts
+    )
     with translation.override(r.language):
-        record_transition(
-            moved,
-            code="customer_invited",
-            params={"price": r.promised_price},
-            data={"promised_price": r.promised_price, "ready_by": r.promised_ready_by.isoformat()},
-        )
         Promise.objects.create(
             repair=r,
             kind=PromiseKind.READY_BY,

@@ -10,19 +10,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from core.errors import (
-    Conflict,
-    Message,
-    PermissionDenied,
-    ValidationFailed,
-)
+from core.errors import Conflict, PermissionDenied, ValidationFailed, invalid
 from core.roles import Actor, as_actor
-from core.validation import (
-    clean_bool,
-    clean_choice,
-    clean_phone,
-    clean_text,
-)
 from service_center.models import (
     Customer,
     Device,
@@ -31,13 +20,8 @@ from service_center.models import (
     WarrantyStatus,
 )
 from service_center.selectors import SerialLookup, serial_lookup
-from workflows.choices import (
-    ActorKind,
-    Coverage,
-    IntakeChannel,
-    NotificationKind,
-    ReturnMethod,
-)
+from workflows.choices import ActorKind, Coverage, IntakeChannel, NotificationKind, ReturnMethod
+from workflows.inputs import CustomerInput
 from workflows.models import Repair, new_ticket_number
 from workflows.roles import actor_may
 from workflows.services.core import (
@@ -65,15 +49,11 @@ def coverage_from_serial(lookup: SerialLookup | None) -> tuple[str, str, dict[st
     return Coverage.PAID, CoverageReason.PARALLEL_IMPORT, facts
 
 
-def customer_find_or_create(*, center: ServiceCenter, data: Any) -> Customer:
-    if not isinstance(data, dict):
-        raise ValidationFailed({"customer": ["Give the customer's name and phone."]})
-    name = clean_text(data.get("name"), field="customer.name", max_length=120, required=True)
-    phone = clean_phone(data.get("phone"), field="customer.phone")
-    email = clean_text(data.get("email"), field="customer.email", max_length=254)
-    if email and ("@" not in email or " " in email):
-        raise ValidationFailed({"customer.email": ["Enter a valid email address."]})
-    address = clean_text(data.get("address"), field="customer.address", max_length=300)
+def customer_find_or_create(*, center: ServiceCenter, data: CustomerInput) -> Customer:
+    """The center's customer with this name and phone (email and address updated when given),
+    or a new one."""
+    name, phone = data["name"], data["phone"]
+    email, address = data.get("email", ""), data.get("address", "")
     customer = Customer.objects.filter(center=center, phone=phone, name=name).first()
     if customer is None:
         return Customer.objects.create(
@@ -92,100 +72,73 @@ def repair_intake(
     *,
     center: ServiceCenter,
     actor: Any,
-    customer: Any,
-    symptom: Any,
-    intake_channel: Any = IntakeChannel.WALK_IN,
-    device_in_shop: Any = True,
-    return_method: Any = ReturnMethod.PICKUP,
-    serial_number: Any = None,
-    product_model: Any = None,
-    accessories: Any = "",
-    courier_address: Any = "",
-    language: Any = None,
+    customer: CustomerInput,
+    symptom: str,
+    intake_channel: str = IntakeChannel.WALK_IN,
+    device_in_shop: bool = True,
+    return_method: str = ReturnMethod.PICKUP,
+    serial_number: str | None = None,
+    product_model: str | None = None,
+    accessories: str = "",
+    courier_address: str = "",
+    language: str = "",
 ) -> Repair:
-    """Take a device (or a phoned-in problem) in. Coverage follows the serial: warranty if in
-    warranty, paid if expired or parallel import, undetermined if the serial is unknown.
-    Raises PermissionDenied, ValidationFailed, Conflict; a repair not handed in at the counter
-    gets its ticket number and status link by message after commit."""
-    who = as_actor(actor)
-    if who.kind != ActorKind.STAFF or not actor_may(who, _CenterScope(center.pk), "intake"):
-        raise PermissionDenied("Only the front desk takes repairs in.")
-    fields = _intake_fields(
+    """Take a device (or a phoned-in problem) in, with input checked at the edge (the serial
+    comes normalised). Coverage follows the serial: warranty, paid (expired or parallel import),
+    or undetermined (unknown). Raises PermissionDenied, ValidationFailed (an unknown product
+    model), Conflict; a repair not handed in at the counter is sent its status link."""
+    who = _desk_actor(actor, center)
+    lookup = serial_lookup(serial_number) if serial_number else None
+    model = _intake_model(lookup, product_model)
+    person = customer_find_or_create(center=center, data=customer)
+    repair = Repair.objects.create(
+        ticket_number=_unique_ticket(center.code),
+        center=center,
+        customer=person,
+        created_by=who.user,
+        product_model=model,
         symptom=symptom,
         accessories=accessories,
         intake_channel=intake_channel,
         device_in_shop=device_in_shop,
         return_method=return_method,
-        courier_address=courier_address,
-        language=language,
-    )
-    lookup = serial_lookup(serial_number) if serial_number not in (None, "") else None
-    model = _intake_model(lookup, product_model)
-    person = customer_find_or_create(center=center, data=customer)
-    repair = _repair_create(
-        center=center, person=person, actor=who, lookup=lookup, model=model, **fields
+        **_courier_fields(return_method, courier_address, person),
+        language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
+        **_serial_facts(lookup, person),
     )
     _record_intake(repair, who)
     return repair
 
 
-def _intake_fields(
-    *,
-    symptom: Any,
-    accessories: Any,
-    intake_channel: Any,
-    device_in_shop: Any,
-    return_method: Any,
-    courier_address: Any,
-    language: Any,
-) -> dict[str, Any]:
-    """The repair's own fields from the intake form, each validated."""
+def _desk_actor(actor: Any, center: ServiceCenter) -> Actor:
+    who = as_actor(actor)
+    if who.kind != ActorKind.STAFF or not actor_may(who, _CenterScope(center.pk), "intake"):
+        raise PermissionDenied("Only the front desk takes repairs in.")
+    return who
+
+
+def _courier_fields(return_method: str, address: str, person: Customer) -> dict[str, str]:
+    """A courier return goes to the customer, at their address unless told another."""
+    courier = return_method == ReturnMethod.COURIER
     return {
-        "symptom": clean_text(
-            symptom, field="symptom", max_length=2000, required=True, multiline=True
-        ),
-        "accessories": clean_text(accessories, field="accessories", max_length=300),
-        "intake_channel": clean_choice(
-            intake_channel, field="intake_channel", choices=IntakeChannel
-        ),
-        "device_in_shop": clean_bool(device_in_shop, field="device_in_shop"),
-        "return_method": clean_choice(return_method, field="return_method", choices=ReturnMethod),
-        "courier_address": clean_text(courier_address, field="courier_address", max_length=300),
-        "language": language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
+        "courier_address": address or (person.address if courier else ""),
+        "courier_recipient": person.name if courier else "",
     }
 
 
-def _repair_create(
-    *,
-    center: ServiceCenter,
-    person: Customer,
-    actor: Actor,
-    lookup: SerialLookup | None,
-    model: ProductModel | None,
-    courier_address: str,
-    **fields: Any,
-) -> Repair:
-    """The new repair row (a courier return goes to the customer unless told otherwise); an
-    owner-less device of a known serial becomes the customer's."""
-    courier = fields["return_method"] == ReturnMethod.COURIER
+def _serial_facts(lookup: SerialLookup | None, person: Customer) -> dict[str, Any]:
+    """The repair's device and coverage from the serial; an owner-less registered device
+    becomes the customer's."""
     coverage, reason, facts = coverage_from_serial(lookup)
     if lookup and lookup.device and lookup.device.owner_id is None:
         Device.objects.filter(pk=lookup.device.pk, owner__isnull=True).update(owner=person)
-    return Repair.objects.create(
-        ticket_number=_unique_ticket(center.code),
-        center=center,
-        customer=person,
-        device=lookup.device if lookup else None,
-        reported_serial=lookup.serial_number if lookup else "",
-        product_model=model,
-        courier_address=courier_address or (person.address if courier else ""),
-        courier_recipient=person.name if courier else "",
-        coverage=coverage,
-        coverage_reason_code=reason,
-        coverage_reason_params=facts,
-        created_by=actor.user,
-        **fields,
-    )
+    return {
+        "device": lookup.device if lookup else None,
+        "reported_serial": lookup.serial_number if lookup else "",
+        "coverage": coverage,
+        "coverage_reason_code": reason,
+        "coverage_reason_params": facts,
+    }
 
 
 def _record_intake(repair: Repair, actor: Actor) -> None:
@@ -219,18 +172,17 @@ class _CenterScope:
     coverage_locked: bool = False
 
 
-def _intake_model(lookup: SerialLookup | None, product_model: Any) -> ProductModel | None:
+def _intake_model(lookup: SerialLookup | None, product_model: str | None) -> ProductModel | None:
     if lookup and lookup.device:
         return lookup.device.product_model
-    if product_model in (None, ""):
+    if not product_model:
         raise ValidationFailed(
             {"product_model": ["The serial is unknown: say which product model it is."]}
         )
-    code = clean_text(product_model, field="product_model", max_length=40, required=True)
-    model = ProductModel.objects.filter(code=code).first()
+    model = ProductModel.objects.filter(code=product_model).first()
     if model is None:
-        raise ValidationFailed(
-            {"product_model": [Message(gettext_noop("No product model %(code)s."), code=code)]}
+        raise invalid(
+            "product_model", gettext_noop("No product model %(code)s."), code=product_model
         )
     return model
 

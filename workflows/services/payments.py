@@ -7,14 +7,14 @@ quoted total before that is known): a payment beyond it is refused with `overpay
 beyond what was paid with `refund_exceeds_paid`. `record_deposit` and `hand_over` write their
 rows through `ledger_write` too.
 
-A `request_key` (a page form's one-time token) makes a second identical post a no-op: the key is
-kept on the row (unique per repair) or, for a hand-over that took no money, on its event. The
-API's `Idempotency-Key` replays answers at the view (workflows/idempotency.py).
+Amounts, methods and keys come checked from the edge (workflows/inputs.py); here only what needs
+the locked row. A `request_key` (a page form's one-time token) makes a second identical post a
+no-op: the key is kept on the row (unique per repair) or, for a hand-over that took no money, on
+its event. The API's `Idempotency-Key` replays answers at the view (core/idempotency.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,13 +23,10 @@ from django.utils.translation import gettext_noop
 
 from core.errors import Message, TransitionBlocked, ValidationFailed
 from core.roles import as_actor
-from core.validation import clean_amount, clean_choice, clean_text
 from workflows import gate
-from workflows.choices import OPEN_STATES, EventKind, PaymentKind, PaymentMethod
+from workflows.choices import OPEN_STATES, EventKind, PaymentKind
 from workflows.models import Payment, Repair, RepairEvent
 from workflows.services.core import atomic_service, lock_for, record_event
-
-_KEY_OK = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 
 class Overpayment(ValidationFailed):
@@ -42,24 +39,6 @@ class RefundExceedsPaid(ValidationFailed):
     """A refund larger than what was paid."""
 
     code = "refund_exceeds_paid"
-
-
-# --- input -------------------------------------------------------------------------------------
-
-
-def clean_method(value: Any, *, default: str = "") -> str:
-    if value in (None, "") and default:
-        return default
-    return clean_choice(value, field="method", choices=PaymentMethod)
-
-
-def clean_request_key(value: Any) -> str:
-    """A one-time form token: 1-64 visible ASCII characters, or nothing."""
-    if value in (None, ""):
-        return ""
-    if not isinstance(value, str) or not _KEY_OK.match(value):
-        raise ValidationFailed({"form_token": ["The form expired; reload the page."]})
-    return value
 
 
 # --- the ledger under the repair's lock ------------------------------------------------------
@@ -79,10 +58,14 @@ def check_payable(repair: Repair, amount: int, field: str) -> None:
     """Raise Overpayment unless `amount` more fits under what the repair may be paid."""
     left = max(repair.payable - repair.amount_paid, 0)
     if amount > left:
-        msg = gettext_noop(
-            "Only %(left)s won can be paid on this repair now; %(amount)s is too much."
+        message = Message(
+            gettext_noop(
+                "Only %(left)s won can be paid on this repair now; %(amount)s is too much."
+            ),
+            left=f"{left:,}",
+            amount=f"{amount:,}",
         )
-        raise Overpayment({field: [Message(msg, left=f"{left:,}", amount=f"{amount:,}")]})
+        raise Overpayment({field: [message]})
 
 
 def _receipt_number(repair: Repair) -> str:
@@ -120,6 +103,11 @@ def ledger_write(
         repair.deposit_paid += amount
     repair.deposit_paid = min(repair.deposit_paid, repair.amount_paid)
     return payment
+
+
+def receipt_data(payment: Payment) -> dict[str, str]:
+    """What a timeline row says of the ledger row behind it."""
+    return {"method": payment.method, "receipt_number": payment.receipt_number}
 
 
 def save_totals(repair: Repair) -> None:
@@ -162,26 +150,18 @@ def _payment_event(repair: Repair, actor: Any, payment: Payment) -> None:
 
 @atomic_service
 def repair_record_payment(
-    *, repair: Repair | int, actor: Any, amount: Any, method: Any, request_key: Any = ""
+    *, repair: Repair | int, actor: Any, amount: int, method: str, request_key: str = ""
 ) -> Payment | None:
-    """Money taken at the desk in any open state. Locks the repair; raises ValidationFailed
-    (amount, method), Overpayment beyond what is payable, TransitionBlocked on a closed or
-    cancelled repair. Returns None for a repeated one-time key (nothing recorded)."""
-    paid = clean_amount(amount, field="amount", minimum=1)
-    how = clean_method(method)
-    key = clean_request_key(request_key)
+    """Money taken at the desk in any open state. Locks the repair; raises Overpayment beyond
+    what is payable, TransitionBlocked on a closed or cancelled repair. Returns None for a
+    repeated one-time key (nothing recorded)."""
     r = lock_for(repair, "record_payment", actor)
-    if already_recorded(r, key):
+    if already_recorded(r, request_key):
         return None
     if r.state not in OPEN_STATES:
         raise TransitionBlocked([gate.state_blocker(r, "record_payment")], "record_payment")
-    check_payable(r, paid, "amount")
-    payment = ledger_write(
-        r, kind=PaymentKind.PAYMENT, amount=paid, method=how, actor=actor, request_key=key
-    )
-    save_totals(r)
-    _payment_event(r, actor, payment)
-    return payment
+    check_payable(r, amount, "amount")
+    return _book(r, actor, PaymentKind.PAYMENT, amount, method, request_key)
 
 
 def _check_refundable(r: Repair, back: int) -> None:
@@ -195,8 +175,8 @@ def _check_refundable(r: Repair, back: int) -> None:
             )
             raise RefundExceedsPaid({"amount": [Message(msg, amount=f"{r.refund_due:,}")]})
     elif back > r.amount_paid:
-        msg = gettext_noop("Only %(amount)s won was paid; refund no more than that.")
-        raise RefundExceedsPaid({"amount": [Message(msg, amount=f"{r.amount_paid:,}")]})
+        msg = gettext_noop("Only %(paid)s won was paid; refund no more than that.")
+        raise RefundExceedsPaid({"amount": [Message(msg, paid=f"{r.amount_paid:,}")]})
 
 
 @atomic_service
@@ -204,31 +184,41 @@ def repair_record_refund(
     *,
     repair: Repair | int,
     actor: Any,
-    amount: Any,
-    method: Any,
-    reason: Any,
-    request_key: Any = "",
+    amount: int,
+    method: str,
+    reason: str,
+    request_key: str = "",
 ) -> Payment | None:
     """Money given back, with a reason, in any state (a cancelled repair's deposit too). Locks
-    the repair; raises ValidationFailed, RefundExceedsPaid beyond what was paid. Returns None for
-    a repeated one-time key (nothing recorded)."""
-    back = clean_amount(amount, field="amount", minimum=1)
-    how = clean_method(method)
-    why = clean_text(reason, field="reason", max_length=300, required=True)
-    key = clean_request_key(request_key)
+    the repair; raises RefundExceedsPaid beyond what was paid. Returns None for a repeated
+    one-time key (nothing recorded)."""
     r = lock_for(repair, "record_refund", actor)
-    if already_recorded(r, key):
+    if already_recorded(r, request_key):
         return None
-    _check_refundable(r, back)
+    _check_refundable(r, amount)
+    return _book(r, actor, PaymentKind.REFUND, amount, method, request_key, reason=reason)
+
+
+def _book(
+    repair: Repair,
+    actor: Any,
+    kind: str,
+    amount: int,
+    method: str,
+    request_key: str,
+    *,
+    reason: str = "",
+) -> Payment:
+    """A ledger row outside a transition, with the stored totals and its timeline line."""
     payment = ledger_write(
-        r,
-        kind=PaymentKind.REFUND,
-        amount=back,
-        method=how,
+        repair,
+        kind=kind,
+        amount=amount,
+        method=method,
         actor=actor,
-        reason=why,
-        request_key=key,
+        reason=reason,
+        request_key=request_key,
     )
-    save_totals(r)
-    _payment_event(r, actor, payment)
+    save_totals(repair)
+    _payment_event(repair, actor, payment)
     return payment

@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.errors import Message
-from core.validation import clean_amount, clean_text
 from parts import services as parts_services
 from service_center.selectors import SerialLookup, serial_lookup
 from workflows import gate
@@ -41,29 +40,26 @@ from workflows.services.supply import give_up
 
 @atomic_service
 def repair_check_in_device(
-    *, repair: Repair | int, actor: Any, serial_number: Any = None
+    *, repair: Repair | int, actor: Any, serial_number: str | None = None
 ) -> Repair:
     """The device arrived at the counter. Locks the repair. A serial that differs from the
     record is flagged on the timeline for a manager; coverage and price never change here."""
-    lookup = serial_lookup(serial_number) if serial_number not in (None, "") else None
+    lookup = serial_lookup(serial_number) if serial_number else None
     r = lock_for(repair, "check_in_device", actor)
     notes = _take_counter_serial(r, lookup)
     moved = move(r, "check_in_device", actor)
-    with translation.override(r.language):
-        record_transition(
-            moved,
-            code="device_received",
-            data={"serial_number": r.checked_in_serial, **notes},
+    record_transition(
+        moved, code="device_received", data={"serial_number": r.checked_in_serial, **notes}
+    )
+    if "mismatch" in notes:
+        record_event(
+            r,
+            actor,
+            EventKind.SERIAL_MISMATCH,
+            code="serial_mismatch",
+            params=_mismatch_params(r, **notes["mismatch"]),
+            data=notes["mismatch"],
         )
-        if "mismatch" in notes:
-            record_event(
-                r,
-                actor,
-                EventKind.SERIAL_MISMATCH,
-                code="serial_mismatch",
-                params=_mismatch_params(r, **notes["mismatch"]),
-                data=notes["mismatch"],
-            )
     return r
 
 
@@ -95,26 +91,23 @@ def repair_start(*, repair: Repair | int, actor: Any) -> Repair:
 
 
 @atomic_service
-def repair_complete(*, repair: Repair | int, actor: Any, work_notes: Any = "") -> Repair:
+def repair_complete(*, repair: Repair | int, actor: Any, work_notes: str = "") -> Repair:
     """in_repair -> repaired. Locks the repair, then the stock rows of its reserved parts, which
     are used (they leave stock); keeps the ready-by promises."""
-    notes = clean_text(work_notes, field="work_notes", max_length=4000, multiline=True)
     r = lock_for(repair, "complete", actor)
-    r.work_notes = notes
+    r.work_notes = work_notes
     moved = move(r, "complete", actor)
-    with translation.override(r.language):
-        record_transition(moved, code="repair_completed", data={"work_notes": notes})
-        parts_services.reservations_consume(repair=r)
-        fulfil_open_promises(r, PromiseKind.READY_BY, actor)
+    record_transition(moved, code="repair_completed", data={"work_notes": work_notes})
+    parts_services.reservations_consume(repair=r)
+    fulfil_open_promises(r, PromiseKind.READY_BY, actor)
     return r
 
 
 @atomic_service
-def repair_report_unrepairable(*, repair: Repair | int, actor: Any, reason: Any) -> Repair:
+def repair_report_unrepairable(*, repair: Repair | int, actor: Any, reason: str) -> Repair:
     """The technician can't repair it. Locks the repair; unused reservations go back to stock
     (and to the next waiting repair after commit)."""
-    why = clean_text(reason, field="reason", max_length=500, required=True)
-    return give_up(repair, "report_unrepairable", actor, reason=why)
+    return give_up(repair, "report_unrepairable", actor, reason=reason)
 
 
 # --- the return --------------------------------------------------------------------------------
@@ -127,11 +120,7 @@ def repair_notify_ready_for_pickup(*, repair: Repair | int, actor: Any) -> Repai
     r = lock_for(repair, "notify_ready_for_pickup", actor)
     moved = move(r, "notify_ready_for_pickup", actor)
     with translation.override(r.language):
-        record_transition(
-            moved,
-            code="ready_for_pickup",
-            data={"balance_due": r.balance_due},
-        )
+        record_transition(moved, code="ready_for_pickup", data={"balance_due": r.balance_due})
         body = _("%(head)s: your device is ready for pickup. Amount to pay: %(amount)s.") % {
             "head": center_line(r),
             "amount": won(r.balance_due),
@@ -141,25 +130,22 @@ def repair_notify_ready_for_pickup(*, repair: Repair | int, actor: Any) -> Repai
 
 
 @atomic_service
-def repair_ship(*, repair: Repair | int, actor: Any, carrier: Any, tracking_number: Any) -> Repair:
+def repair_ship(
+    *, repair: Repair | int, actor: Any, carrier: str = "", tracking_number: str = ""
+) -> Repair:
     """repaired/declined -> shipped, by courier to the address the customer gave. Locks the
-    repair; raises TransitionBlocked (gate); queues the shipping message."""
-    carrier_ = clean_text(carrier, field="carrier", max_length=60)
-    tracking = clean_text(tracking_number, field="tracking_number", max_length=60)
+    repair; raises TransitionBlocked (gate: a tracking number is one of its checks); queues the
+    shipping message."""
     r = lock_for(repair, "ship", actor)
-    r.carrier, r.tracking_number = carrier_, tracking
+    r.carrier, r.tracking_number = carrier, tracking_number
     moved = move(r, "ship", actor)
+    said = {"carrier": carrier, "tracking": tracking_number}
+    data = {"carrier": carrier, "tracking_number": tracking_number}
+    record_transition(moved, code="shipped", params=said, data=data)
     with translation.override(r.language):
-        record_transition(
-            moved,
-            code="shipped",
-            params={"carrier": carrier_, "tracking": tracking},
-            data={"carrier": carrier_, "tracking_number": tracking},
-        )
         body = _("%(head)s: shipped with %(carrier)s, tracking number %(tracking)s.") % {
             "head": center_line(r),
-            "carrier": carrier_,
-            "tracking": tracking,
+            **said,
         }
         queue_message(r, NotificationKind.SHIPPED, body)
     return r
@@ -170,37 +156,39 @@ def repair_hand_over(
     *,
     repair: Repair | int,
     actor: Any,
-    amount_paid: Any = 0,
-    method: Any = "",
-    request_key: Any = "",
+    amount_paid: int = 0,
+    method: str = "",
+    request_key: str = "",
 ) -> Repair:
-    """ready_for_pickup -> closed, once this payment (a ledger row) leaves nothing to pay.
-    Locks the repair; raises Overpayment for more than is due, TransitionBlocked while a
-    balance remains or a refund is owed. A repeated one-time key does nothing."""
-    paid = clean_amount(amount_paid, field="amount_paid")
-    how = payments.clean_method(method, default=PaymentMethod.CASH)
-    key = payments.clean_request_key(request_key)
+    """ready_for_pickup -> closed, once this payment (a ledger row, in cash unless `method`
+    says otherwise) leaves nothing to pay. Locks the repair; raises Overpayment for more than
+    is due, TransitionBlocked while a balance remains or a refund is owed. A repeated one-time
+    key does nothing."""
     r = lock_for(repair, "hand_over", actor)
-    if payments.already_recorded(r, key):
+    if payments.already_recorded(r, request_key):
         return r
     # Only judge the amount where a hand-over may happen: a second click on a closed repair
     # is a 409 (wrong state), not a 400 about a balance that the first click settled.
-    if paid > r.balance_due and gate.state_allows(r, "hand_over"):
+    if amount_paid > r.balance_due and gate.state_allows(r, "hand_over"):
         due = Message(
             gettext_noop("Only %(due)s won is due; take no more than that."),
             due=f"{r.balance_due:,}",
         )
         raise payments.Overpayment({"amount_paid": [due]})
-    data: dict[str, Any] = {"amount_paid": paid}
-    if paid:
+    data: dict[str, Any] = {"amount_paid": amount_paid}
+    if amount_paid:
         row = payments.ledger_write(
-            r, kind=PaymentKind.PAYMENT, amount=paid, method=how, actor=actor, request_key=key
+            r,
+            kind=PaymentKind.PAYMENT,
+            amount=amount_paid,
+            method=method or PaymentMethod.CASH,
+            actor=actor,
+            request_key=request_key,
         )
-        data.update(method=how, receipt_number=row.receipt_number)
+        data.update(payments.receipt_data(row))
     moved = move(r, "hand_over", actor)
-    data.update(total_paid=r.amount_paid, **({"request_key": key} if key else {}))
-    with translation.override(r.language):
-        record_transition(moved, code="handed_over", data=data)
+    data.update(total_paid=r.amount_paid, **({"request_key": request_key} if request_key else {}))
+    record_transition(moved, code="handed_over", data=data)
     return r
 
 
@@ -211,9 +199,8 @@ def repair_confirm_delivery(*, repair: Repair | int, actor: Any) -> Repair:
 
 
 @atomic_service
-def repair_cancel(*, repair: Repair | int, actor: Any, reason: Any) -> Repair:
+def repair_cancel(*, repair: Repair | int, actor: Any, reason: str) -> Repair:
     """Cancel a repair whose device is not here (otherwise decline it and give it back). Locks
     the repair; raises TransitionBlocked while the device is in the shop; releases its
     reservations."""
-    why = clean_text(reason, field="reason", max_length=500, required=True)
-    return give_up(repair, "cancel", actor, reason=why)
+    return give_up(repair, "cancel", actor, reason=reason)

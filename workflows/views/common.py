@@ -10,9 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from core.pages import (
-    render_staff,
-)
+from core.errors import DomainError, PermissionDenied, ValidationFailed
+from core.pages import error_messages, render_staff, status_for
 from core.roles import DESK, MANAGER, staff_name, user_center_id, user_roles
 from service_center.models import WarrantyStatus
 from workflows import gate, registry
@@ -207,3 +206,37 @@ def _render_repair(request, repair, *, failed="", errors=None, status=200) -> Ht
         context.update(payment_context(request, repair, failed, errors))
     template = "tech/repair.html" if context["area"] == "tech" else "desk/repair.html"
     return render_staff(request, template, context, status=status)
+
+
+# --- a refused write -----------------------------------------------------------------------
+
+
+def require_role(user: Any, repair: Repair, action: str) -> None:
+    """PermissionDenied unless the user's role may do `action` on the repair (checked before
+    the input, as the API does)."""
+    if not actor_may(user, repair, action):
+        raise PermissionDenied(f"Your role may not {action.replace('_', ' ')} this repair.")
+
+
+def form_errors(exc: DomainError) -> dict[str, list[str]]:
+    """The error's messages by form field, translated. An item's error in a list
+    (`parts.0.quantity`) goes beside the list, each message once."""
+    if not isinstance(exc, ValidationFailed):
+        return error_messages(exc)
+    by_field: dict[str, list[str]] = {}
+    for name, messages in exc.errors.items():
+        head, _dot, rest = name.partition(".")
+        found = by_field.setdefault(head if rest[:1].isdigit() else name, [])
+        found.extend(m for m in messages if m not in found)
+    return error_messages(ValidationFailed(by_field))
+
+
+def render_refusal(
+    request: HttpRequest, ticket: str, failed: str, exc: DomainError
+) -> HttpResponse:
+    """The repair page again (reloaded), the refused form open with every message beside its
+    field and what was typed still in it."""
+    repair = _get_repair(request, ticket)
+    return _render_repair(
+        request, repair, failed=failed, errors=form_errors(exc), status=status_for(exc)
+    )

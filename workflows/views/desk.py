@@ -20,7 +20,7 @@ from core.pages import (
     staff_area,
     status_for,
 )
-from core.validation import clean_phone
+from core.validation import clean_phone, validated
 from service_center.models import ProductModel, WarrantyStatus
 from workflows import page_selectors as sel
 from workflows import services as s
@@ -29,6 +29,7 @@ from workflows.choices import (
     IntakeChannel,
     ReturnMethod,
 )
+from workflows.inputs import IntakeInSerializer
 from workflows.views.common import (
     _center_id,
     _decorate_devices,
@@ -70,27 +71,17 @@ INTAKE_FIELDS = [
 INTAKE_DEFAULTS = {"intake_channel": "walk_in", "return_method": "pickup", "device_in_shop": "on"}
 
 
-def _intake(request: HttpRequest, values: dict[str, Any]) -> Any:
-    """The intake service with what the form sent (it validates every field at once)."""
-    return s.repair_intake(
-        center=request.user.staff_profile.center,
-        actor=request.user,
-        customer={
-            "name": values["customer_name"],
-            "phone": values["customer_phone"],
-            "email": values["customer_email"],
-            "address": values["customer_address"],
-        },
-        serial_number=values["serial_number"] or None,
-        product_model=values["product_model"] or None,
-        symptom=values["symptom"],
-        accessories=values["accessories"],
-        intake_channel=values["intake_channel"],
-        device_in_shop=values["device_in_shop"] == "on",
-        return_method=values["return_method"],
-        courier_address=values["courier_address"],
-        language=request.LANGUAGE_CODE,
-    )
+def _intake_input(values: dict[str, str], language: str) -> dict[str, Any]:
+    """The intake form as the API's intake body (workflows.inputs.IntakeInSerializer): the
+    customer's fields nested, the device box ticked or not, the page's language."""
+    customer = {k: values[f"customer_{k}"] for k in ("name", "phone", "email", "address")}
+    own = {k: v for k, v in values.items() if not k.startswith("customer_")}
+    return {
+        **own,
+        "customer": customer,
+        "device_in_shop": values["device_in_shop"] == "on",
+        "language": language,
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -102,7 +93,10 @@ def desk_intake(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in INTAKE_FIELDS}
         try:
-            repair = _intake(request, values)
+            data = validated(IntakeInSerializer, _intake_input(values, request.LANGUAGE_CODE))
+            repair = s.repair_intake(
+                center=request.user.staff_profile.center, actor=request.user, **data
+            )
         except DomainError as exc:
             errors, status = error_messages(exc), status_for(exc)
         else:

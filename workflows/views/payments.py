@@ -15,48 +15,49 @@ from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
-from core.pages import DESK_ROLES, error_messages, staff_area, status_for
+from core.pages import DESK_ROLES, staff_area
+from core.validation import validated
 from workflows import services as s
-from workflows.views.common import _get_repair, _render_repair, _repair_url
+from workflows.inputs import PaymentInSerializer, RefundInSerializer, form_token
+from workflows.views.common import _get_repair, _repair_url, render_refusal, require_role
 
-DONE = {
-    "payment": gettext_noop("Payment recorded: %(n)s."),
-    "refund": gettext_noop("Refund recorded: %(n)s."),
+# Per money form: its input (the API's serializer) and what the page says once it is recorded.
+LEDGER_FORMS: dict[str, tuple[Any, str]] = {
+    "payment": (PaymentInSerializer, gettext_noop("Payment recorded: %(n)s.")),
+    "refund": (RefundInSerializer, gettext_noop("Refund recorded: %(n)s.")),
 }
 
 
-def _money_view(kind: str, service: Any, fields: tuple[str, ...]) -> Any:
-    """The page view of one money form: the typed fields and the form's one-time token go to
-    `service`; an error shows the repair page again with the message beside the field."""
+def _money_view(kind: str) -> Any:
+    """The page view of one money form: the role, the form checked with the API's serializer,
+    then `repair_record_<kind>` with typed values and the form's one-time token; an error shows
+    the repair page again with the messages beside the fields."""
+    serializer, done_text = LEDGER_FORMS[kind]
+    action = f"record_{kind}"
 
     @require_POST
     @staff_area(DESK_ROLES)
     def view(request: HttpRequest, ticket: str) -> HttpResponse:
         repair = _get_repair(request, ticket)
-        typed = {name: request.POST.get(name, "") for name in fields}
         try:
-            done = service(
-                repair=repair.pk,
-                actor=request.user,
-                request_key=request.POST.get("form_token", ""),
-                **typed,
+            require_role(request.user, repair, action)
+            data = validated(serializer, request.POST)
+            done = getattr(s, f"repair_{action}")(
+                repair=repair.pk, actor=request.user, request_key=form_token(request.POST), **data
             )
         except DomainError as exc:
-            repair = _get_repair(request, ticket)
-            return _render_repair(
-                request, repair, failed=kind, errors=error_messages(exc), status=status_for(exc)
-            )
+            return render_refusal(request, ticket, kind, exc)
         if done is None:
             messages.info(
                 request, gettext("That form was already sent; nothing was recorded twice.")
             )
         else:
-            messages.success(request, gettext(DONE[kind]) % {"n": done.receipt_number})
+            messages.success(request, gettext(done_text) % {"n": done.receipt_number})
         return redirect(_repair_url("desk", repair.ticket_number) + "#payments")
 
-    view.__name__ = f"repair_{kind}"
+    view.__name__ = view.__qualname__ = f"repair_{kind}"
     return view
 
 
-repair_payment = _money_view("payment", s.repair_record_payment, ("amount", "method"))
-repair_refund = _money_view("refund", s.repair_record_refund, ("amount", "method", "reason"))
+repair_payment = _money_view("payment")
+repair_refund = _money_view("refund")

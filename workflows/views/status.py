@@ -22,7 +22,7 @@ from core.pages import (
 from core.privacy import mask_address, mask_name
 from core.roles import CUSTOMER_ACTOR
 from core.validation import validated
-from workflows import gate, public
+from workflows import gate, public, registry
 from workflows import services as s
 from workflows.choices import (
     Coverage,
@@ -161,8 +161,8 @@ def _customer_write(request: HttpRequest, repair: Repair, kind: str) -> None:
     if kind == "approve":
         s.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR)
     elif kind == "decline":
-        reason = request.POST.get("reason", "")
-        s.repair_decline(repair=repair.pk, actor=CUSTOMER_ACTOR, reason=reason)
+        inputs = validated(registry.TRANSITIONS["decline"].input_serializer, request.POST)
+        s.repair_decline(repair=repair.pk, actor=CUSTOMER_ACTOR, **inputs)
     else:
         inputs = validated(CourierReturnInSerializer, request.POST)
         s.repair_request_courier_return(repair=repair.pk, actor=CUSTOMER_ACTOR, **inputs)

@@ -1,65 +1,64 @@
-"""Writes on a repair from the desk and tech pages (transitions, notes, calls, promises)."""
+"""Writes on a repair from the desk and tech pages (transitions, notes, calls, promises).
+
+Each checks the role, then the form with the serializer the API checks the same input with
+(workflows/inputs.py; a transition's from the registry), every bad field at once, and calls the
+service with typed values. A refusal shows the repair page again with the messages beside the
+fields (common.render_refusal).
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
-from core.errors import DomainError, ValidationFailed
-from core.pages import (
-    STAFF_ROLES,
-    error_messages,
-    staff_area,
-    status_for,
-)
+from core.errors import DomainError
+from core.pages import STAFF_ROLES, staff_area
 from core.validation import validated
 from workflows import registry
 from workflows import services as s
-from workflows.inputs import CallInSerializer, NoteInSerializer, PromiseInSerializer
+from workflows.inputs import (
+    CallInSerializer,
+    EmptyInSerializer,
+    NoteInSerializer,
+    PromiseInSerializer,
+    form_token,
+)
 from workflows.views.common import (
     _area_of,
     _get_repair,
-    _render_repair,
     _repair_url,
+    render_refusal,
+    require_role,
 )
 
-# --- writes on a repair (desk and tech pages share them) -------------------------------------
+# --- transitions -------------------------------------------------------------------------------
 
 
-def _typed_quantity(value: str) -> int:
-    """A quantity box: empty or 0 is "none"; anything but ASCII digits is the form's error.
-
-    str.isdigit() accepts "²" and "٣", and int() of 5,000 digits raises: both were 500s. The
-    service checks the range (1-99) and says so beside the parts table.
-    """
-    text = value.strip()
-    if not text:
-        return 0
-    if not re.fullmatch(r"[0-9]{1,6}", text):
-        raise ValidationFailed({"parts": ["Quantity is a whole number from 1 to 99."]})
-    return int(text)
-
-
-def _transition_data(name: str, post: Any) -> dict[str, Any]:
-    """Form fields -> the service's input. Parts come as qty_<part_number> fields."""
-    data = {k: v for k, v in post.items() if k != "csrfmiddlewaretoken"}
-    if name == "diagnose":
-        parts = []
-        for key, value in post.items():
-            quantity = _typed_quantity(value) if key.startswith("qty_") else 0
-            if quantity:
-                parts.append({"part_number": key[4:], "quantity": quantity})
-        data["parts"] = parts
-        data["labor_fee"] = post.get("labor_fee", "") or 0
+def _diagnose_form(post: QueryDict) -> dict[str, Any]:
+    """The diagnose form as the transition's input: a quantity box per compatible part
+    (`qty_<part_number>`; empty or 0 is none), the findings, the labour fee (empty is 0)."""
+    data: dict[str, Any] = {"findings": post.get("findings", "")}
+    data["parts"] = [
+        {"part_number": key[4:], "quantity": value}
+        for key, value in post.items()
+        if key.startswith("qty_") and value.strip() not in ("", "0")
+    ]
+    if post.get("labor_fee", "").strip():
+        data["labor_fee"] = post["labor_fee"]
     return data
+
+
+def _transition_input(name: str, post: QueryDict) -> dict[str, Any]:
+    """The form checked with the transition's input serializer (the registry's, the API's)."""
+    form = _diagnose_form(post) if name == "diagnose" else post
+    return validated(registry.TRANSITIONS[name].input_serializer, form)
 
 
 @require_POST
@@ -69,50 +68,36 @@ def repair_transition(request: HttpRequest, ticket: str, name: str) -> HttpRespo
     if name not in registry.STAFF_TRANSITIONS:
         raise Http404(_("No such action."))
     try:
+        require_role(request.user, repair, name)
         s.repair_transition(
             repair=repair.pk,
             name=name,
             actor=request.user,
-            data=_transition_data(name, request.POST),
-            request_key=request.POST.get("form_token", ""),
+            data=_transition_input(name, request.POST),
+            request_key=form_token(request.POST),
         )
     except DomainError as exc:
-        repair = _get_repair(request, ticket)
-        return _render_repair(
-            request, repair, failed=name, errors=error_messages(exc), status=status_for(exc)
-        )
+        return render_refusal(request, ticket, name, exc)
     messages.success(request, _("Done: %(action)s.") % {"action": registry.TRANSITIONS[name].label})
     return redirect(_repair_url(_area_of(request), repair.ticket_number))
 
 
-def _timeline_write(request: HttpRequest, ticket: str, kind: str, write) -> HttpResponse:
-    repair = _get_repair(request, ticket)
-    try:
-        write(repair)
-    except DomainError as exc:
-        repair = _get_repair(request, ticket)
-        return _render_repair(
-            request, repair, failed=kind, errors=error_messages(exc), status=status_for(exc)
-        )
-    done = {
-        "note": _("Note added."),
-        "call": _("Call recorded."),
-        "promise": _("Promise recorded."),
-        "fulfil": _("Promise marked as kept."),
-    }
-    messages.success(request, done[kind])
-    next_url = request.POST.get("next", "")
-    if next_url in ("/desk/calls/",):
-        return redirect(next_url)
-    return redirect(_repair_url(_area_of(request), repair.ticket_number) + "#timeline")
+# --- timeline actions --------------------------------------------------------------------------
+
+DONE = {
+    "note": gettext_noop("Note added."),
+    "call": gettext_noop("Call recorded."),
+    "promise": gettext_noop("Promise recorded."),
+    "fulfil": gettext_noop("Promise marked as kept."),
+}
 
 
-def _default_call_text(post: QueryDict) -> QueryDict:
-    """One click: a call with nothing typed is still a call worth recording."""
+def _with_text(post: QueryDict, default: str) -> QueryDict:
+    """The form with `default` as its text when nothing was typed."""
     if post.get("text", "").strip():
         return post
     data = post.copy()
-    data["text"] = _("Called the customer.")
+    data["text"] = default
     return data
 
 
@@ -120,35 +105,36 @@ def _timeline_action(
     kind: str,
     action: str,
     input_serializer: type[serializers.Serializer],
-    prepare: Callable[[QueryDict], QueryDict] = lambda post: post,
-) -> Callable[..., HttpResponse]:
-    """A page form for a timeline action: the form checked with the API's serializer (every bad
-    field's message beside it at once), then the service `repair_<action>` with typed values."""
-
-    def write(request: HttpRequest, repair: Any) -> Any:
-        data = validated(input_serializer, prepare(request.POST))
-        return getattr(s, f"repair_{action}")(repair=repair.pk, actor=request.user, **data)
+    *,
+    default_text: Any = None,
+) -> Any:
+    """The page view of a timeline action: the role, the form checked with the API's
+    serializer, then `repair_<action>` with typed values and the URL's ids (a promise's)."""
 
     @require_POST
     @staff_area(STAFF_ROLES)
-    def view(request: HttpRequest, ticket: str) -> HttpResponse:
-        return _timeline_write(request, ticket, kind, lambda r: write(request, r))
+    def view(request: HttpRequest, ticket: str, **ids: int) -> HttpResponse:
+        repair = _get_repair(request, ticket)
+        form = _with_text(request.POST, str(default_text)) if default_text else request.POST
+        try:
+            require_role(request.user, repair, action)
+            data = validated(input_serializer, form)
+            getattr(s, f"repair_{action}")(repair=repair.pk, actor=request.user, **ids, **data)
+        except DomainError as exc:
+            return render_refusal(request, ticket, kind, exc)
+        messages.success(request, _(DONE[kind]))
+        if request.POST.get("next", "") == "/desk/calls/":
+            return redirect("/desk/calls/")
+        return redirect(_repair_url(_area_of(request), repair.ticket_number) + "#timeline")
 
     view.__name__ = view.__qualname__ = f"repair_{kind}"
     return view
 
 
 repair_note = _timeline_action("note", "add_note", NoteInSerializer)
-repair_call = _timeline_action("call", "record_call", CallInSerializer, _default_call_text)
+# One click: a call with nothing typed is still a call worth recording.
+repair_call = _timeline_action(
+    "call", "record_call", CallInSerializer, default_text=gettext_lazy("Called the customer.")
+)
 repair_promise = _timeline_action("promise", "record_promise", PromiseInSerializer)
-
-
-@require_POST
-@staff_area(STAFF_ROLES)
-def repair_fulfil(request: HttpRequest, ticket: str, promise_id: int) -> HttpResponse:
-    return _timeline_write(
-        request,
-        ticket,
-        "fulfil",
-        lambda r: s.repair_fulfil_promise(repair=r.pk, actor=request.user, promise_id=promise_id),
-    )
+repair_fulfil = _timeline_action("fulfil", "fulfil_promise", EmptyInSerializer)
