@@ -4,43 +4,19 @@ pass there proves nothing): a cancel is told once, and never to a repair that wa
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from core.errors import Conflict, TransitionBlocked
 from parts.models import PartsOrder, ReservationStatus, Stock
+from tests.concurrency_support import errors, race, results
 from tests.conftest import requires_postgres, stock
 from tests.parts_orders_support import order_of, waiting_repair
 from workflows.models import Notification, Promise, RepairEvent
 from workflows.services import supply
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*calls) -> list:
-    """Run the calls in threads released together; each outcome is a result or an exception."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def worker(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcomes[n] = calls[n]()
-        except Exception as exc:  # the test decides what was acceptable
-            outcomes[n] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung (lock never released?)"
-    return outcomes
 
 
 def test_ten_simultaneous_cancels_tell_the_customer_once_and_order_again_once(
@@ -58,7 +34,7 @@ def test_ten_simultaneous_cancels_tell_the_customer_once_and_order_again_once(
 
     outcomes = race(*[lambda: supply.parts_order_cancel(order_id=order.pk, reason="없음")] * 10)
 
-    refused = [o for o in outcomes if isinstance(o, Exception)]
+    refused = errors(outcomes)
     assert len(refused) == 9
     assert all(isinstance(o, TransitionBlocked | Conflict) for o in refused), refused
     assert Notification.objects.filter(repair=repair, kind="parts_delayed").count() == 1
@@ -83,7 +59,7 @@ def test_a_cancel_racing_the_delivery_that_serves_its_repair_never_tells_it_a_wr
         lambda: supply.parts_order_receive(order_id=order_of(b).pk),
     )
 
-    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    results(outcomes)  # neither raised (nor deadlocked)
     put_aside = RepairEvent.objects.get(repair=a, text_code="parts_put_aside")
     told = RepairEvent.objects.filter(repair=a, text_code="part_eta_withdrawn").first()
     messages = Notification.objects.filter(repair=a, kind="parts_delayed").count()
