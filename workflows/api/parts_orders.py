@@ -54,6 +54,7 @@ class StockAdjustView(BaseAPIView):
             part=part_by_number(data["part_number"]),
             delta=data["delta"],
             reason=data["reason"],
+            actor_user=request.user,
         )
         return Response(StockSerializer(stock).data)
 
@@ -111,13 +112,13 @@ ORDER_TRANSITIONS: dict[str, tuple[type[serializers.Serializer], str]] = {
 }
 
 
-def _run_order_transition(name: str, order_id: int, data: dict[str, Any]):
+def _run_order_transition(name: str, order_id: int, data: dict[str, Any], *, actor_user: Any):
     if name == "ship":
         return supply.parts_order_ship(order_id=order_id, **data)
     if name == "receive":
         lines = data.get("lines")
         delivered = [(x["part_number"], x["quantity"]) for x in lines] if lines else None
-        return supply.parts_order_receive(order_id=order_id, lines=delivered)
+        return supply.parts_order_receive(order_id=order_id, lines=delivered, actor_user=actor_user)
     return parts_services.parts_order_cancel(order_id=order_id, reason=data["reason"])
 
 
@@ -134,7 +135,7 @@ class PartsOrderTransitionView(BaseAPIView):
         data = self.input(serializer_class)
         if name == "ship":
             data.setdefault("eta", None)
-        _run_order_transition(name, order.pk, data)
+        _run_order_transition(name, order.pk, data, actor_user=request.user)
         order = selectors.parts_order_get(center_id=center_id, order_id=order.pk)
         return Response(PartsOrderSerializer(order).data)
 

@@ -26,7 +26,7 @@ def parts_order_receive(request: HttpRequest, order_id: int) -> HttpResponse:
         messages.error(request, _("No open parts order with that number at this center."))
         return redirect("parts-orders")
     try:
-        supply.parts_order_receive(order_id=order_id)
+        supply.parts_order_receive(order_id=order_id, actor_user=request.user)
     except DomainError as exc:
         return render_orders_page(
             request, failed=order_id, errors=error_messages(exc), status=status_for(exc)
