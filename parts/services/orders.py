@@ -97,7 +97,12 @@ def parts_order_receive(
         order = _lock_order(order_id)
         if order.state not in (PartsOrderState.REQUESTED, PartsOrderState.SHIPPED):
             raise _order_blocked(order, "receive")
-        order_lines = list(order.lines.select_related("part").select_for_update().order_by("pk"))
+        # Lock the lines only (of="self"): FOR UPDATE through the join would lock the Part rows
+        # too, and every transaction that inserts a row pointing at the part (a reservation, a
+        # movement) waits for them at COMMIT (deferred foreign-key checks) while holding its
+        # repair, which this one waits for next: a deadlock.
+        lines_locked = order.lines.select_related("part").select_for_update(of=("self",))
+        order_lines = list(lines_locked.order_by("pk"))
         arrivals = [
             movement(
                 StockMovementKind.RECEIVE,
