@@ -480,11 +480,36 @@ def cold_latency_median(tickets: list[str], ports: list[int]) -> float:
     return statistics.median(medians)
 
 
+def contended_part(center, model, *, on_hand: int):
+    """The part 50 technicians want: `on_hand` units at `center`, none reserved. A kept database
+    still holds the last run's repairs: their reservations of it are released and the count set
+    back, all through the stock ledger (`manage.py audit_ledgers` agrees after a run)."""
+    from django.db import transaction
+
+    from parts import services as parts_services
+    from parts.models import Part, Reservation
+    from workflows.models import Repair
+
+    part, _ = Part.objects.get_or_create(
+        part_number="BENCH-SPRING", defaults={"name": "bench", "unit_price": 100}
+    )
+    part.compatible_models.add(model)
+    holding = Reservation.objects.filter(part=part, status__in=["waiting", "reserved"])
+    with transaction.atomic():
+        repairs = Repair.objects.select_for_update().filter(pk__in=holding.values("repair_id"))
+        for repair in repairs.order_by("pk"):
+            parts_services.reservations_release(repair=repair)
+    parts_services.stock_set_count(
+        center_id=center.pk, part_id=part.pk, on_hand=on_hand, reason="bench: contention reset"
+    )
+    return part
+
+
 def reserve_contention(h) -> None:
     """50 technicians diagnosing at once, each wanting 1 of the same 10 units."""
     from django.db import connection
 
-    from parts.models import Part, Reservation, Stock
+    from parts.models import Reservation, Stock
     from service_center.services import staff_create
     from workflows import services as s
 
@@ -492,14 +517,7 @@ def reserve_contention(h) -> None:
     tech = staff_create(
         username="tech_BT", role="technician", center_code="BT", password="bench12345"
     )
-    part, _ = Part.objects.get_or_create(
-        part_number="BENCH-SPRING", defaults={"name": "bench", "unit_price": 100}
-    )
-    part.compatible_models.add(h["model"])
-    Stock.objects.update_or_create(
-        center=c["center"], part=part, defaults={"on_hand": 10, "reserved": 0}
-    )
-    Reservation.objects.filter(part=part).delete()
+    part = contended_part(c["center"], h["model"], on_hand=10)
     repairs = []
     for _ in range(50):
         r = s.repair_intake(

@@ -9,7 +9,7 @@ import unicodedata
 from typing import Any
 
 import phonenumbers
-from django.utils.dateparse import parse_date
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_noop
 from rest_framework import serializers
 
@@ -132,4 +132,30 @@ def clean_date(value: Any, *, field: str, required: bool = False) -> dt.date | N
         parsed = None
     if parsed is None or not (2000 <= parsed.year <= 2100):
         raise ValidationFailed({field: ["Enter a date as YYYY-MM-DD."]})
+    return parsed
+
+
+def clean_datetime(value: Any, *, field: str, required: bool = False) -> dt.datetime | None:
+    from django.utils import timezone
+
+    if value in (None, ""):
+        if required:
+            raise ValidationFailed({field: ["This field is required."]})
+        return None
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            parsed = parse_datetime(value)
+            if parsed is None:
+                day = parse_date(value)
+                parsed = dt.datetime.combine(day, dt.time(18, 0)) if day else None
+        except ValueError:
+            parsed = None
+    else:
+        parsed = None
+    if parsed is None or not (2000 <= parsed.year <= 2100):
+        raise ValidationFailed({field: ["Enter a date and time, e.g. 2026-11-23T15:00."]})
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
     return parsed

@@ -4,6 +4,10 @@ repairs too (ordering for a repair, receiving, shipping, adjusting stock) are in
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -15,11 +19,13 @@ from core.api import (
     responses,
     staff_center_id,
 )
-from core.errors import ValidationFailed
+from core.errors import PermissionDenied, ValidationFailed
 from core.idempotency import idempotent
+from core.validation import clean_date, clean_datetime, validated
 from parts import selectors, services
-from parts.models import Part
+from parts.models import Part, StockMovementKind
 from parts.services.orders import MAX_LINE_QUANTITY
+from service_center.models import ServiceCenter
 
 # --- serializers ---------------------------------------------------------------------------------
 
@@ -55,6 +61,20 @@ class StockSerializer(serializers.Serializer):
     on_hand = serializers.IntegerField()
     reserved = serializers.IntegerField()
     available = serializers.IntegerField()
+
+
+class StockMovementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField(source="created_at")
+    center = serializers.CharField(source="center_code")
+    part_number = serializers.CharField()
+    kind = serializers.ChoiceField(choices=StockMovementKind.choices)
+    delta_on_hand = serializers.IntegerField()
+    delta_reserved = serializers.IntegerField()
+    reason = serializers.CharField()
+    ticket_number = serializers.CharField(allow_null=True)
+    parts_order = serializers.IntegerField(source="parts_order_id", allow_null=True)
+    by = serializers.CharField(allow_null=True)
 
 
 class OrderLineSerializer(serializers.Serializer):
@@ -126,6 +146,12 @@ class CancelInSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
+class StockMovementsQuerySerializer(serializers.Serializer):
+    part = serializers.CharField(max_length=40, required=False)
+    since = serializers.CharField(max_length=40, required=False)
+    center = serializers.CharField(max_length=8, required=False)
+
+
 # --- views ---------------------------------------------------------------------------------------
 
 
@@ -166,3 +192,49 @@ class StockListView(BaseAPIView):
         return self.paginated(
             selectors.stock_list(center_id=staff_center_id(request.user)), StockSerializer
         )
+
+
+def since_moment(value: str) -> dt.datetime:
+    """`?since=`: a date (from the start of that day, local time) or an ISO date and time."""
+    if len(value) <= 10:
+        day = clean_date(value, field="since", required=True)
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return clean_datetime(value, field="since", required=True)
+
+
+def movements_center_id(user: Any, code: str) -> int | None:
+    """Whose movements: the staff member's own center (a superuser: every center, or the one
+    `?center=` names; anyone else may name only their own)."""
+    own = staff_center_id(user)
+    if not code:
+        return own
+    center = ServiceCenter.objects.filter(code=code).first()
+    if center is None:
+        raise ValidationFailed({"center": [f"No service center {code}."]})
+    if not user.is_superuser and center.pk != own:
+        raise PermissionDenied("You may see the stock movements of your own center only.")
+    return center.pk
+
+
+class StockMovementListView(BaseAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("part", OpenApiTypes.STR, description="A part number."),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.STR,
+                description="A date (YYYY-MM-DD, from its start) or an ISO 8601 date and time.",
+            ),
+            OpenApiParameter("center", OpenApiTypes.STR, description="A center code (superusers)."),
+        ],
+        responses=responses({200: StockMovementSerializer(many=True)}),
+        tags=["parts"],
+    )
+    def get(self, request):
+        query = validated(StockMovementsQuerySerializer, request.query_params)
+        movements = selectors.stock_movements(
+            center_id=movements_center_id(request.user, query.get("center", "")),
+            part=part_by_number(query["part"], "part") if query.get("part") else None,
+            since=since_moment(query["since"]) if query.get("since") else None,
+        )
+        return self.paginated(movements, StockMovementSerializer)

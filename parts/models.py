@@ -1,4 +1,5 @@
-"""Parts, stock per center, reservations for repairs, and parts orders to the central warehouse."""
+"""Parts, stock per center and its movements ledger, reservations for repairs, and parts orders to
+the central warehouse."""
 
 from __future__ import annotations
 
@@ -239,3 +240,81 @@ class PartsOrderLine(models.Model):
     @property
     def outstanding(self) -> int:
         return self.quantity - self.quantity_received
+
+
+class StockMovementKind(models.TextChoices):
+    RECEIVE = "receive", _("Received from the warehouse")
+    ADJUST = "adjust", _("Count adjusted")
+    RESERVE = "reserve", _("Reserved for a repair")
+    RELEASE = "release", _("Released by a repair")
+    CONSUME = "consume", _("Used in a repair")
+    TRANSFER_OUT = "transfer_out", _("Sent to another center")
+    TRANSFER_IN = "transfer_in", _("Received from another center")
+
+
+class StockMovement(models.Model):
+    """One change of a Stock row, and why. Per (center, part) the deltas sum to the row's
+    `on_hand` and `reserved`: `parts/services/ledger.py` writes the change and its movement in
+    one transaction, and `manage.py audit_ledgers` proves the sums."""
+
+    center = models.ForeignKey(
+        "service_center.ServiceCenter",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("service center"),
+    )
+    part = models.ForeignKey(
+        Part, on_delete=models.PROTECT, related_name="movements", verbose_name=_("part")
+    )
+    kind = models.CharField(
+        max_length=12, choices=StockMovementKind.choices, verbose_name=_("kind")
+    )
+    delta_on_hand = models.IntegerField(default=0, verbose_name=_("change in units on hand"))
+    delta_reserved = models.IntegerField(default=0, verbose_name=_("change in units reserved"))
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason"))
+    repair = models.ForeignKey(
+        "workflows.Repair",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stock_movements",
+        verbose_name=_("repair"),
+    )
+    parts_order = models.ForeignKey(
+        PartsOrder,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stock_movements",
+        verbose_name=_("parts order"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("time"))
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(delta_on_hand=0, delta_reserved=0),
+                name="stock_movement_changes_something",
+            )
+        ]
+        indexes = [
+            # GET /api/v1/stock/movements/?part=&since= at one center, newest first.
+            models.Index(
+                fields=["center", "part", "created_at", "id"], name="stock_movement_part_time"
+            ),
+            models.Index(fields=["center", "created_at", "id"], name="stock_movement_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.part_id}: {self.delta_on_hand:+d} / {self.delta_reserved:+d}"

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Prefetch, QuerySet
+import datetime as dt
+
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from core.errors import NotFound, ValidationFailed
-from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderState, Stock
+from parts.models import (
+    Part,
+    PartsOrder,
+    PartsOrderLine,
+    PartsOrderState,
+    Reservation,
+    ReservationStatus,
+    Stock,
+    StockMovement,
+)
 
 
 def parts_list(*, center_id: int | None, product_model: str | None = None) -> QuerySet[Part]:
@@ -22,6 +34,27 @@ def stock_list(*, center_id: int | None) -> QuerySet[Stock]:
         "center__code", "part__part_number"
     )
     return queryset.filter(center_id=center_id) if center_id else queryset
+
+
+def stock_movements(
+    *, center_id: int | None, part: Part | None = None, since: dt.datetime | None = None
+) -> QuerySet[StockMovement]:
+    """The stock ledger, newest first: one center's (None: every center), optionally of one part
+    and from a moment on. The names shown come in the same query (annotations, no joins of whole
+    rows), so a page of any size costs one query (indexes: stock_movement_part_time, _time)."""
+    queryset = StockMovement.objects.annotate(
+        center_code=F("center__code"),
+        part_number=F("part__part_number"),
+        ticket_number=F("repair__ticket_number"),
+        by=F("created_by__username"),
+    ).order_by("-created_at", "-id")
+    if center_id:
+        queryset = queryset.filter(center_id=center_id)
+    if part is not None:
+        queryset = queryset.filter(part=part)
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    return queryset
 
 
 def _orders() -> QuerySet[PartsOrder]:
@@ -87,3 +120,64 @@ def recent_parts_orders(*, center_id: int, limit: int = 20) -> list[PartsOrder]:
         )
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+# --- the stock audit (manage.py audit_ledgers) -------------------------------------------------
+
+
+def _per_stock_row(queryset: QuerySet, field: str) -> Coalesce:
+    """The sum of `field` over `queryset`'s rows of the outer Stock row's center and part."""
+    rows = queryset.filter(center_id=OuterRef("center_id"), part_id=OuterRef("part_id"))
+    total = rows.order_by().values("center_id").annotate(t=Sum(field)).values("t")
+    return Coalesce(Subquery(total), 0)
+
+
+def stock_rows_disagreeing() -> QuerySet:
+    """Stock rows whose counts differ from their movements' sums, or whose `reserved` differs from
+    the units their reservations hold. One query, whatever the number of rows."""
+    held = Reservation.objects.filter(status=ReservationStatus.RESERVED)
+    return (
+        Stock.objects.annotate(
+            ledger_on_hand=_per_stock_row(StockMovement.objects.all(), "delta_on_hand"),
+            ledger_reserved=_per_stock_row(StockMovement.objects.all(), "delta_reserved"),
+            held=_per_stock_row(held, "quantity"),
+        )
+        .filter(
+            ~Q(on_hand=F("ledger_on_hand"))
+            | ~Q(reserved=F("ledger_reserved"))
+            | ~Q(reserved=F("held"))
+        )
+        .values(
+            "center__code",
+            "part__part_number",
+            "on_hand",
+            "reserved",
+            "ledger_on_hand",
+            "ledger_reserved",
+            "held",
+        )
+        .order_by("center__code", "part__part_number")
+    )
+
+
+def _without_stock_row(queryset: QuerySet, **sums: Sum) -> QuerySet:
+    """`queryset`'s rows summed per (center, part) that has no Stock row. One query."""
+    row = Stock.objects.filter(center_id=OuterRef("center_id"), part_id=OuterRef("part_id"))
+    return (
+        queryset.order_by()
+        .filter(~Exists(row))
+        .values("center__code", "part__part_number")
+        .annotate(**sums)
+        .order_by("center__code", "part__part_number")
+    )
+
+
+def movements_without_stock_row() -> QuerySet:
+    return _without_stock_row(
+        StockMovement.objects.all(), on_hand=Sum("delta_on_hand"), reserved=Sum("delta_reserved")
+    )
+
+
+def reservations_without_stock_row() -> QuerySet:
+    held = Reservation.objects.filter(status=ReservationStatus.RESERVED)
+    return _without_stock_row(held, reserved=Sum("quantity"))

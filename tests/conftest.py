@@ -102,6 +102,8 @@ def battery(headset):
 
 
 def stock(center, part, on_hand):
+    """The part's stock row at the center with `on_hand` units and their opening `adjust`
+    movement (an existing row is returned unchanged)."""
     return StockFactory(center=center, part=part, on_hand=on_hand)
 
 

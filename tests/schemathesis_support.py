@@ -296,6 +296,12 @@ def main(base_url: str, out: str) -> None:
             "POST", "/api/v1/auth/token/", {"body.username": DESK, "body.password": PASSWORD}
         ),
         operation("POST", "/api/v1/stock/adjust/", {"body.part_number": ref["part"]}),
+        # The stock ledger: a real part number, a date and the manager's own center.
+        operation(
+            "GET",
+            "/api/v1/stock/movements/",
+            {"query.part": ref["part"], "query.since": "2024-01-01", "query.center": "GN"},
+        ),
         # The API takes 4-40 letters and digits (normalised); the schema says "a string".
         operation(
             "POST",

@@ -238,7 +238,7 @@ class StockAdmin(ReadOnlyMixin, CenterScopedAdmin):
             initial=self._initial(request),
         )
         if request.method == "POST" and form.is_valid():
-            stock = self._adjust(form)
+            stock = self._adjust(request, form)
             if stock is not None:
                 self._report(request, stock, form.cleaned_data)
                 return HttpResponseRedirect(reverse("admin:parts_stock_changelist"))
@@ -254,12 +254,16 @@ class StockAdmin(ReadOnlyMixin, CenterScopedAdmin):
             ),
         )
 
-    def _adjust(self, form: StockAdjustForm) -> Stock | None:
+    def _adjust(self, request, form: StockAdjustForm) -> Stock | None:
         """Run the adjustment; a domain error goes beside its field and answers None."""
         data = form.cleaned_data
         try:
             return supply.stock_adjust(
-                center=data["center"], part=data["part"], delta=data["delta"], reason=data["reason"]
+                center=data["center"],
+                part=data["part"],
+                delta=data["delta"],
+                reason=data["reason"],
+                actor_user=request.user,
             )
         except DomainError as exc:
             apply_service_errors(form, exc)

@@ -64,6 +64,11 @@ urlpatterns = [
     path(V1 + "parts/", parts_api.PartListView.as_view(), name="api-parts"),
     path(V1 + "stock/", parts_api.StockListView.as_view(), name="api-stock"),
     path(V1 + "stock/adjust/", api.StockAdjustView.as_view(), name="api-stock-adjust"),
+    path(
+        V1 + "stock/movements/",
+        parts_api.StockMovementListView.as_view(),
+        name="api-stock-movements",
+    ),
     path(V1 + "parts-orders/", api.PartsOrderListView.as_view(), name="api-parts-orders"),
     *transition_routes(ORDER, api.ORDER_TRANSITIONS, api.order_transition_view, "api-parts-order"),
     path(V1 + "public/status/", api.PublicStatusView.as_view(), name="api-public-status"),

@@ -1,10 +1,12 @@
 """Every write to stock, reservations, parts orders and the catalogue.
 
 `stock.py` (reserve, release, consume, allocate waiting, adjust), `orders.py` (parts orders),
-`catalogue.py` (parts). Callers import this package: `from parts import services`.
+`catalogue.py` (parts), `ledger.py` (the one writer of stock counts and their movements).
+Callers import this package: `from parts import services`.
 """
 
 from parts.services.catalogue import part_create
+from parts.services.ledger import stock_set_count
 from parts.services.orders import (
     parts_order_cancel,
     parts_order_receive,
@@ -32,4 +34,5 @@ __all__ = [
     "reservations_consume",
     "reservations_release",
     "stock_adjust",
+    "stock_set_count",
 ]

@@ -19,7 +19,9 @@ from parts.models import (
     PartsOrderState,
     Reservation,
     ReservationStatus,
+    StockMovementKind,
 )
+from parts.services.ledger import movement
 from parts.services.stock import Allocation, allocate_waiting
 
 # Units of one part on one order line: more is a typo, not an order (the API refuses it).
@@ -106,22 +108,37 @@ def _waiting_on_lines(order: PartsOrder) -> list[Reservation]:
 
 
 def parts_order_receive(
-    *, order_id: int, lines: list[tuple[str, int]] | None = None
+    *, order_id: int, lines: list[tuple[str, int]] | None = None, actor_user: Any = None
 ) -> tuple[PartsOrder, Allocation]:
     """Put delivered parts on the shelf and hand them out first come, first served.
 
     `lines` is [(part_number, quantity)] for a partial delivery; None receives all outstanding.
-    One transaction: the order row, then waiting repairs, then stock rows are locked. Returns
+    One transaction: the order row, then waiting repairs, then stock rows are locked. Each order
+    line that got units writes a `receive` movement with the order and who received it. Returns
     the order and what was handed out.
     """
     with transaction.atomic():
         order = _lock_order(order_id)
         if order.state not in (PartsOrderState.REQUESTED, PartsOrderState.SHIPPED):
             raise _order_blocked(order, "receive")
-        order_lines = list(order.lines.select_related("part").select_for_update().order_by("pk"))
-        arrivals = _apply_delivery(order_lines, lines)
+        # Lock the lines only (of="self"): FOR UPDATE through the join would lock the Part rows
+        # too, and every transaction that inserts a row pointing at the part (a reservation, a
+        # movement) waits for them at COMMIT (deferred foreign-key checks) while holding its
+        # repair, which this one waits for next: a deadlock.
+        lines_locked = order.lines.select_related("part").select_for_update(of=("self",))
+        order_lines = list(lines_locked.order_by("pk"))
+        arrivals = [
+            movement(
+                StockMovementKind.RECEIVE,
+                part_id=line.part_id,
+                on_hand=units,
+                parts_order_id=order.pk,
+                actor_user=actor_user,
+            )
+            for line, units in _apply_delivery(order_lines, lines)
+        ]
         allocation = allocate_waiting(
-            center_id=order.center_id, part_ids=list(arrivals), arrivals=arrivals
+            center_id=order.center_id, part_ids=[m.part_id for m in arrivals], arrivals=arrivals
         )
         if all(line.outstanding == 0 for line in order_lines):
             order.receive()
@@ -129,46 +146,45 @@ def parts_order_receive(
     return order, allocation
 
 
+def _wanted(order_lines: list[PartsOrderLine], delivered: list[tuple[str, int]]) -> dict[str, int]:
+    """{part_number: units delivered} of a partial delivery, checked against the order."""
+    wanted: dict[str, int] = {}
+    known = {line.part.part_number for line in order_lines}
+    for part_number, quantity in delivered:
+        if part_number not in known:
+            raise ValidationFailed(
+                {
+                    "lines": [
+                        Message(gettext_noop("%(part)s is not on this order."), part=part_number)
+                    ]
+                }
+            )
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise ValidationFailed({"lines": ["Quantities are whole numbers from 1."]})
+        wanted[part_number] = wanted.get(part_number, 0) + quantity
+    return wanted
+
+
 def _apply_delivery(
     order_lines: list[PartsOrderLine], delivered: list[tuple[str, int]] | None
-) -> dict[int, int]:
-    """Mark order lines received; returns {part_id: units arrived}."""
-    wanted: dict[str, int] | None = None
-    if delivered is not None:
-        wanted = {}
-        known = {line.part.part_number for line in order_lines}
-        for part_number, quantity in delivered:
-            if part_number not in known:
-                raise ValidationFailed(
-                    {
-                        "lines": [
-                            Message(
-                                gettext_noop("%(part)s is not on this order."), part=part_number
-                            )
-                        ]
-                    }
-                )
-            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-                raise ValidationFailed({"lines": ["Quantities are whole numbers from 1."]})
-            wanted[part_number] = wanted.get(part_number, 0) + quantity
-    arrivals: dict[int, int] = {}
+) -> list[tuple[PartsOrderLine, int]]:
+    """Mark order lines received; returns [(line, units it received)] for the lines that did."""
+    wanted = None if delivered is None else _wanted(order_lines, delivered)
+    arrived: list[tuple[PartsOrderLine, int]] = []
     for line in order_lines:
-        take = (
-            line.outstanding
-            if wanted is None
-            else min(line.outstanding, wanted.get(line.part.part_number, 0))
-        )
+        number = line.part.part_number
+        take = line.outstanding if wanted is None else min(line.outstanding, wanted.get(number, 0))
         if wanted is not None:
-            wanted[line.part.part_number] = wanted.get(line.part.part_number, 0) - take
+            wanted[number] = wanted.get(number, 0) - take
         if take:
             line.quantity_received += take
             line.save(update_fields=["quantity_received"])
-            arrivals[line.part_id] = arrivals.get(line.part_id, 0) + take
+            arrived.append((line, take))
     if wanted is not None and any(v > 0 for v in wanted.values()):
         raise ValidationFailed({"lines": ["More units than the order still expects."]})
-    if not arrivals:
+    if not arrived:
         raise ValidationFailed({"lines": ["Nothing is outstanding on this order."]})
-    return arrivals
+    return arrived
 
 
 def parts_order_cancel(

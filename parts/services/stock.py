@@ -1,8 +1,11 @@
-"""Every write to stock, reservations and parts orders.
+"""Every write to stock and reservations.
 
 Lock order, everywhere: PartsOrder row -> Repair rows (by pk) -> Stock rows (by pk). Taking them
 in one order is what keeps two transactions from waiting on each other forever. (Diagnosing only
 inserts a new order, so holding a repair while creating one does not break the order.)
+
+Every change of a count goes through `parts.services.ledger.move_stock`, which writes its
+movement (kind, repair, parts order, who, why) in the same transaction.
 
 What happens to the repairs is not decided here: the writes that hand out stock return an
 `Allocation` (the reservations that got their units, per repair, and the parts that need another
@@ -12,11 +15,11 @@ the repairs on.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from core.errors import ValidationFailed
@@ -26,7 +29,10 @@ from parts.models import (
     Reservation,
     ReservationStatus,
     Stock,
+    StockMovement,
 )
+from parts.models import StockMovementKind as Kind
+from parts.services.ledger import lock_stock, move_stock, movement
 from service_center.models import ServiceCenter
 
 
@@ -44,36 +50,36 @@ class Allocation:
         return sorted(self.reserved)
 
 
-def _lock_stock(center_id: int, part_ids: list[int]) -> dict[int, Stock]:
-    """Lock (creating where missing) the stock rows of these parts at a center, in pk order."""
-    Stock.objects.bulk_create(
-        [Stock(center_id=center_id, part_id=p) for p in sorted(set(part_ids))],
-        ignore_conflicts=True,
-    )
-    rows = (
-        Stock.objects.select_for_update()
-        .filter(center_id=center_id, part_id__in=part_ids)
-        .order_by("pk")
-    )
-    return {s.part_id: s for s in rows}
+# The tests and the allocation edge cases reach the lock through this module.
+_lock_stock = lock_stock
 
 
-def reservation_create(*, repair: Any, part: Part, quantity: int) -> Reservation:
+def _by_part(reservations: list[Reservation]) -> dict[int, list[Reservation]]:
+    grouped: dict[int, list[Reservation]] = defaultdict(list)
+    for r in reservations:
+        grouped[r.part_id].append(r)
+    return dict(sorted(grouped.items()))
+
+
+def reservation_create(
+    *, repair: Any, part: Part, quantity: int, actor_user: Any = None
+) -> Reservation:
     """Reserve `quantity` of `part` for `repair` from this center's stock, or queue it as waiting.
 
-    Caller holds the repair's row lock (lock order). Locks the stock row. First come, first served:
-    while older reservations of the part wait, a new one waits behind them even if a unit is free.
+    Caller holds the repair's row lock (lock order). Locks the stock row; a reservation that gets
+    its units writes a `reserve` movement. First come, first served: while older reservations of
+    the part wait, a new one waits behind them even if a unit is free.
     """
-    stock = _lock_stock(repair.center_id, [part.pk])[part.pk]
+    stock = lock_stock(repair.center_id, [part.pk])[part.pk]
     queue_ahead = Reservation.objects.filter(
         center_id=repair.center_id, part=part, status=ReservationStatus.WAITING
     ).exists()
     status = ReservationStatus.WAITING
-    if not queue_ahead and stock.on_hand - stock.reserved >= quantity:
-        updated = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") + quantity).update(
-            reserved=F("reserved") + quantity
+    if not queue_ahead and stock.available >= quantity:
+        reserve = movement(
+            Kind.RESERVE, reserved=quantity, repair_id=repair.pk, actor_user=actor_user
         )
-        if updated == 1:
+        if move_stock(stock, [reserve]):
             status = ReservationStatus.RESERVED
     return Reservation.objects.create(
         repair=repair,
@@ -85,11 +91,33 @@ def reservation_create(*, repair: Any, part: Part, quantity: int) -> Reservation
     )
 
 
-def reservations_release(*, repair: Any) -> list[int]:
+def _unreserve(repair: Any, reserved: list[Reservation], kind: str, actor_user: Any) -> None:
+    """Take the units of these reservations out of `reserved` (a release) or out of `reserved`
+    and `on_hand` together (a consume), one movement per reservation. Locks the stock rows."""
+    stocks = lock_stock(repair.center_id, [r.part_id for r in reserved])
+    used = kind == Kind.CONSUME
+    for part_id, rows in _by_part(reserved).items():
+        changes = [
+            movement(
+                kind,
+                on_hand=-r.quantity if used else 0,
+                reserved=-r.quantity,
+                repair_id=repair.pk,
+                actor_user=actor_user,
+            )
+            for r in rows
+        ]
+        if not move_stock(stocks[part_id], changes):
+            # The constraints make this unreachable unless the counts were edited by hand.
+            raise ValidationFailed({"parts": [f"Stock of {part_id} does not cover the change."]})
+
+
+def reservations_release(*, repair: Any, actor_user: Any = None) -> list[int]:
     """Give back what a repair holds and drop what it waits for. Returns the part ids freed.
 
     Caller holds the repair's row lock, and hands the freed stock to the next waiting repair
-    in a transaction of its own after commit, to keep the lock order.
+    in a transaction of its own after commit, to keep the lock order. Writes a `release`
+    movement per reservation that held units.
     """
     held = list(
         Reservation.objects.filter(
@@ -98,56 +126,55 @@ def reservations_release(*, repair: Any) -> list[int]:
     )
     reserved = [r for r in held if r.status == ReservationStatus.RESERVED]
     if reserved:
-        stocks = _lock_stock(repair.center_id, [r.part_id for r in reserved])
-        for r in reserved:
-            Stock.objects.filter(pk=stocks[r.part_id].pk).update(
-                reserved=F("reserved") - r.quantity
-            )
+        _unreserve(repair, reserved, Kind.RELEASE, actor_user)
     Reservation.objects.filter(pk__in=[r.pk for r in held]).update(
         status=ReservationStatus.RELEASED, updated_at=timezone.now()
     )
     return sorted({r.part_id for r in reserved})
 
 
-def reservations_consume(*, repair: Any) -> None:
-    """The repair used its parts: they leave on_hand and reserved together.
-
-    Caller holds the repair lock."""
+def reservations_consume(*, repair: Any, actor_user: Any = None) -> None:
+    """The repair used its parts: they leave on_hand and reserved together (a `consume`
+    movement per reservation). Caller holds the repair lock."""
     reserved = list(
         Reservation.objects.filter(repair=repair, status=ReservationStatus.RESERVED).order_by("pk")
     )
     if not reserved:
         return
-    stocks = _lock_stock(repair.center_id, [r.part_id for r in reserved])
-    for r in reserved:
-        updated = Stock.objects.filter(
-            pk=stocks[r.part_id].pk, reserved__gte=r.quantity, on_hand__gte=r.quantity
-        ).update(reserved=F("reserved") - r.quantity, on_hand=F("on_hand") - r.quantity)
-        if updated != 1:  # the constraints make this unreachable unless data was edited by hand
-            raise ValidationFailed({"parts": [f"Stock of {r.part_id} does not cover the use."]})
+    _unreserve(repair, reserved, Kind.CONSUME, actor_user)
     Reservation.objects.filter(pk__in=[r.pk for r in reserved]).update(
         status=ReservationStatus.CONSUMED, updated_at=timezone.now()
     )
 
 
 def allocate_waiting(
-    *, center_id: int, part_ids: list[int], arrivals: dict[int, int] | None = None
+    *, center_id: int, part_ids: list[int], arrivals: list[StockMovement] | None = None
 ) -> Allocation:
-    """Add `arrivals` to on_hand, then fill waiting reservations oldest first.
+    """Put `arrivals` (unsaved `receive`/`adjust` movements with their part) on the shelf, then
+    fill waiting reservations oldest first.
 
     Caller holds the transaction. Locks the repairs that wait for these parts (pk order), then
     the stock rows. Strict FIFO: a reservation the free units can't cover holds the line for the
-    ones behind it. Returns what got units; the caller moves those repairs on, in this
-    transaction (`workflows.services.supply`).
+    ones behind it. Each reservation filled writes a `reserve` movement with its repair, and with
+    the parts order and the person of the arrival that freed the units. Returns what got units;
+    the caller moves those repairs on, in this transaction (`workflows.services.supply`).
     """
     allocation = Allocation()
+    arrivals = arrivals or []
+    part_ids = sorted(set(part_ids) | {m.part_id for m in arrivals})
     repair_ids = _lock_waiting_repairs(center_id, part_ids)
-    stocks = _lock_stock(center_id, part_ids)
-    for part_id, quantity in (arrivals or {}).items():
-        Stock.objects.filter(pk=stocks[part_id].pk).update(on_hand=F("on_hand") + quantity)
-        stocks[part_id].on_hand += quantity
-    for part_id in sorted(set(part_ids)):
-        for reservation in _fill_in_order(center_id, stocks[part_id], repair_ids, allocation):
+    stocks = lock_stock(center_id, part_ids)
+    causes: dict[int, StockMovement] = {}
+    for part_id in part_ids:
+        arrived = [m for m in arrivals if m.part_id == part_id]
+        if arrived:
+            move_stock(stocks[part_id], arrived)  # adding units always keeps the invariant
+            causes[part_id] = arrived[0]
+    for part_id in part_ids:
+        filled = _fill_in_order(
+            center_id, stocks[part_id], repair_ids, allocation, cause=causes.get(part_id)
+        )
+        for reservation in filled:
             allocation.reserved.setdefault(reservation.repair_id, []).append(reservation)
     return allocation
 
@@ -167,7 +194,11 @@ def _lock_waiting_repairs(center_id: int, part_ids: list[int]) -> set[int]:
 
 
 def _fill_in_order(
-    center_id: int, stock: Stock, locked_repairs: set[int], allocation: Allocation
+    center_id: int,
+    stock: Stock,
+    locked_repairs: set[int],
+    allocation: Allocation,
+    cause: StockMovement | None = None,
 ) -> list[Reservation]:
     free = stock.on_hand - stock.reserved
     queue = (
@@ -188,38 +219,53 @@ def _fill_in_order(
             break
         free -= reservation.quantity
         filled.append(reservation)
-    if filled:
-        taken = sum(r.quantity for r in filled)
-        Stock.objects.filter(pk=stock.pk).update(reserved=F("reserved") + taken)
-        Reservation.objects.filter(pk__in=[r.pk for r in filled]).update(
-            status=ReservationStatus.RESERVED, updated_at=timezone.now()
+    if filled and _reserve_filled(stock, filled, cause):
+        return filled
+    return []
+
+
+def _reserve_filled(stock: Stock, filled: list[Reservation], cause: StockMovement | None) -> bool:
+    """The filled reservations take their units (a `reserve` movement each) and are reserved."""
+    changes = [
+        movement(
+            Kind.RESERVE,
+            reserved=r.quantity,
+            repair_id=r.repair_id,
+            parts_order_id=cause.parts_order_id if cause else None,
+            actor_user=cause.created_by if cause else None,
         )
-        for r in filled:
-            r.status = ReservationStatus.RESERVED
-    return filled
+        for r in filled
+    ]
+    if not move_stock(stock, changes):  # unreachable: the row is locked and `free` was counted
+        return False
+    Reservation.objects.filter(pk__in=[r.pk for r in filled]).update(
+        status=ReservationStatus.RESERVED, updated_at=timezone.now()
+    )
+    for r in filled:
+        r.status = ReservationStatus.RESERVED
+    return True
 
 
 def stock_adjust(
-    *, center: ServiceCenter, part: Part, delta: int, reason: str
+    *, center: ServiceCenter, part: Part, delta: int, reason: str, actor_user: Any = None
 ) -> tuple[Stock, Allocation]:
-    """A manager's count correction or a delivery outside an order. Never below what is reserved.
-    Returns the stock row and what the new units handed out."""
+    """A manager's count correction or a delivery outside an order: an `adjust` movement with its
+    reason and who made it. Never below what is reserved. Locks as `allocate_waiting` (adding)
+    or the stock row (taking away). Returns the stock row and what the new units handed out."""
     reason = clean_text(reason, field="reason", max_length=300, required=True)
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > 100000:
         raise ValidationFailed({"delta": ["A whole number between -100000 and 100000, not 0."]})
+    adjustment = movement(
+        Kind.ADJUST, part_id=part.pk, on_hand=delta, reason=reason, actor_user=actor_user
+    )
     allocation = Allocation()
     with transaction.atomic():
         if delta > 0:
             allocation = allocate_waiting(
-                center_id=center.pk, part_ids=[part.pk], arrivals={part.pk: delta}
+                center_id=center.pk, part_ids=[part.pk], arrivals=[adjustment]
             )
-        else:
-            stock = _lock_stock(center.pk, [part.pk])[part.pk]
-            updated = Stock.objects.filter(pk=stock.pk, on_hand__gte=F("reserved") - delta).update(
-                on_hand=F("on_hand") + delta
+        elif not move_stock(lock_stock(center.pk, [part.pk])[part.pk], [adjustment]):
+            raise ValidationFailed(
+                {"delta": ["Stock can't go below the units reserved for repairs."]}
             )
-            if updated != 1:
-                raise ValidationFailed(
-                    {"delta": ["Stock can't go below the units reserved for repairs."]}
-                )
         return Stock.objects.get(center=center, part=part), allocation

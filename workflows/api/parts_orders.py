@@ -54,6 +54,7 @@ class StockAdjustView(BaseAPIView):
             part=part_by_number(data["part_number"]),
             delta=data["delta"],
             reason=data["reason"],
+            actor_user=request.user,
         )
         return Response(StockSerializer(stock).data)
 
@@ -135,7 +136,9 @@ ORDER_TRANSITIONS: dict[str, tuple[type[serializers.Serializer], type, str]] = {
 }
 
 
-def _run_order_transition(name: str, order_id: int, data: dict[str, Any]) -> dict[str, Any]:
+def _run_order_transition(
+    name: str, order_id: int, data: dict[str, Any], *, actor_user: Any
+) -> dict[str, Any]:
     """Run it; returns what the answer adds to the order."""
     if name == "ship":
         supply.parts_order_ship(order_id=order_id, **data)
@@ -143,7 +146,9 @@ def _run_order_transition(name: str, order_id: int, data: dict[str, Any]) -> dic
     if name == "receive":
         lines = data.get("lines")
         delivered = [(x["part_number"], x["quantity"]) for x in lines] if lines else None
-        _order, served = supply.parts_order_receive(order_id=order_id, lines=delivered)
+        _order, served = supply.parts_order_receive(
+            order_id=order_id, lines=delivered, actor_user=actor_user
+        )
         return {"served": [_served(x) for x in served]}
     _order, again = supply.parts_order_cancel(order_id=order_id, reason=data["reason"])
     return {"requested_again": again.pk if again else None}
@@ -167,7 +172,7 @@ class PartsOrderTransitionView(BaseAPIView):
         data = self.input(serializer_class)
         if name == "ship":
             data.setdefault("eta", None)
-        extra = _run_order_transition(name, order.pk, data)
+        extra = _run_order_transition(name, order.pk, data, actor_user=request.user)
         order = selectors.parts_order_get(center_id=center_id, order_id=order.pk)
         return Response({**PartsOrderSerializer(order).data, **extra})
 

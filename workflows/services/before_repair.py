@@ -165,7 +165,11 @@ def _check_quote_range(labor: int, wanted: list[tuple[Part, int]]) -> None:
 
 def _reserve_parts(repair: Repair, wanted: list[tuple[Part, int]], actor: Any) -> None:
     """Reserve what is on hand; order the rest, and ask a deposit for it where the center does."""
-    made = [parts_services.reservation_create(repair=repair, part=p, quantity=q) for p, q in wanted]
+    who = as_actor(actor).user
+    made = [
+        parts_services.reservation_create(repair=repair, part=p, quantity=q, actor_user=who)
+        for p, q in wanted
+    ]
     waiting = [x for x in made if x.status == ReservationStatus.WAITING]
     if waiting:
         parts_services.parts_order_request(

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.errors import Message
+from core.roles import as_actor
 from parts import services as parts_services
 from service_center.selectors import SerialLookup, serial_lookup
 from workflows import gate
@@ -98,7 +99,7 @@ def repair_complete(*, repair: Repair | int, actor: Any, work_notes: str = "") -
     r.work_notes = work_notes
     moved = move(r, "complete", actor)
     record_transition(moved, code="repair_completed", data={"work_notes": work_notes})
-    parts_services.reservations_consume(repair=r)
+    parts_services.reservations_consume(repair=r, actor_user=as_actor(actor).user)
     fulfil_open_promises(r, PromiseKind.READY_BY, actor)
     return r
 

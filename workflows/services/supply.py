@@ -19,9 +19,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone, translation
 
-from core.roles import SYSTEM_ACTOR
+from core.roles import SYSTEM_ACTOR, as_actor
 from parts import services as parts_services
-from parts.models import Part, PartsOrder, Reservation, Stock
+from parts.models import Part, PartsOrder, Reservation, Stock, StockMovement
 from service_center.models import ServiceCenter
 from workflows import gate, public_cache, texts
 from workflows.choices import OPEN_STATES, EventKind, NotificationKind, PromiseKind, State
@@ -46,10 +46,11 @@ from workflows.texts import PART_ETA_WITHDRAWN
 
 
 def allocate_waiting(
-    *, center_id: int, part_ids: list[int], arrivals: dict[int, int] | None = None
+    *, center_id: int, part_ids: list[int], arrivals: list[StockMovement] | None = None
 ) -> list[int]:
-    """Hand stock (plus `arrivals`) to waiting reservations, oldest first, and move the repairs
-    served on. One transaction. Returns the repair ids that got parts."""
+    """Hand stock (plus `arrivals`, unsaved movements: see `parts.services.allocate_waiting`) to
+    waiting reservations, oldest first, and move the repairs served on. One transaction.
+    Returns the repair ids that got parts."""
     with transaction.atomic():
         allocation = parts_services.allocate_waiting(
             center_id=center_id, part_ids=part_ids, arrivals=arrivals
@@ -98,13 +99,16 @@ def apply_allocation(
 
 
 def parts_order_receive(
-    *, order_id: int, lines: list[tuple[str, int]] | None = None
+    *, order_id: int, lines: list[tuple[str, int]] | None = None, actor_user: Any = None
 ) -> tuple[PartsOrder, list[Served]]:
-    """Put delivered parts on the shelf (`parts.services.parts_order_receive`) and move the
-    repairs that got them on. One transaction. Returns the order and who was served, first
-    come first: not always the repairs its lines were requested for."""
+    """Put delivered parts on the shelf (`parts.services.parts_order_receive`; the stock
+    movements carry `actor_user`) and move the repairs that got them on. One transaction.
+    Returns the order and who was served, first come first: not always the repairs its lines
+    were requested for."""
     with transaction.atomic():
-        order, allocation = parts_services.parts_order_receive(order_id=order_id, lines=lines)
+        order, allocation = parts_services.parts_order_receive(
+            order_id=order_id, lines=lines, actor_user=actor_user
+        )
         served = apply_allocation(
             center_id=order.center_id, allocation=allocation, order_id=order.pk
         )
@@ -146,12 +150,15 @@ def parts_order_cancel(*, order_id: int, reason: str) -> tuple[PartsOrder, Parts
     return order, again
 
 
-def stock_adjust(*, center: ServiceCenter, part: Part, delta: int, reason: str) -> Stock:
-    """A count correction or a delivery outside an order (`parts.services.stock_adjust`); new
-    units go to waiting repairs, which move on. One transaction."""
+def stock_adjust(
+    *, center: ServiceCenter, part: Part, delta: int, reason: str, actor_user: Any = None
+) -> Stock:
+    """A count correction or a delivery outside an order (`parts.services.stock_adjust`: an
+    `adjust` movement with the reason and `actor_user`); new units go to waiting repairs, which
+    move on. One transaction."""
     with transaction.atomic():
         stock, allocation = parts_services.stock_adjust(
-            center=center, part=part, delta=delta, reason=reason
+            center=center, part=part, delta=delta, reason=reason, actor_user=actor_user
         )
         apply_allocation(center_id=center.pk, allocation=allocation)
     return stock
@@ -168,7 +175,7 @@ def give_up(repair: Repair | int, name: str, actor: Any, *, reason: str) -> Repa
     moved = move(r, name, actor)
     with translation.override(r.language):
         record_transition(moved, text=reason, data={"reason": reason})
-    freed = parts_services.reservations_release(repair=r)
+    freed = parts_services.reservations_release(repair=r, actor_user=as_actor(actor).user)
     if freed:
         allocate_after_commit(center_id=r.center_id, part_ids=freed)
     return r

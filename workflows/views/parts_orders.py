@@ -107,7 +107,7 @@ def _order_form(name: str) -> Callable[[Callable], Callable]:
 @_order_form("receive")
 def parts_order_receive(request: HttpRequest, order_id: int) -> str:
     """Everything outstanding on the order arrived: on the shelf, first come first served."""
-    _order, served = supply.parts_order_receive(order_id=order_id)
+    _order, served = supply.parts_order_receive(order_id=order_id, actor_user=request.user)
     return received_message(order_id, served)
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from parts.models import Part, PartsOrder, Stock
+from parts.services import stock_set_count
 from service_center.models import Channel, Customer, Device, ProductModel, ServiceCenter
 from service_center.services import staff_create
 from workflows import services as s
@@ -95,7 +96,9 @@ def _parts_and_stock(center: ServiceCenter, models: dict[str, ProductModel]) -> 
             part_number=number, defaults={"name": name, "unit_price": price}
         )
         part.compatible_models.set([models[c] for c in compatible])
-        Stock.objects.get_or_create(center=center, part=part, defaults={"on_hand": on_hand})
+        if not Stock.objects.filter(center=center, part=part).exists():
+            # Through the ledger: the units arrive with their opening movement.
+            stock_set_count(center_id=center.pk, part_id=part.pk, on_hand=on_hand)
 
 
 def _customer(center: ServiceCenter, name: str, phone: str) -> Customer:
