@@ -63,6 +63,27 @@ def _locmem_outbox(settings):
     notify.LocmemBackend.outbox = []
 
 
+@pytest.fixture(autouse=True)
+def _ledgers_agree(request):
+    """After every test that used the database, `audit_ledgers` finds nothing: each stock row is
+    what its movements and reservations say, each repair's amount_paid is its payments' sum.
+    Tests that tamper with the counts on purpose are marked `ledgers_tampered`."""
+    marker = request.node.get_closest_marker("django_db")
+    wanted = {"db", "transactional_db"} & set(request.fixturenames)
+    if (marker is None and not wanted) or request.node.get_closest_marker("ledgers_tampered"):
+        yield
+        return
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in wanted
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    yield
+    from workflows.management.commands.audit_ledgers import differences
+
+    found = differences()
+    assert not found, found
+
+
 @pytest.fixture
 def outbox():
     """Messages actually delivered by the notification backend during the test."""

@@ -80,6 +80,7 @@ def test_the_demo_data_passes():
     assert audit()[0] == 0
 
 
+@pytest.mark.ledgers_tampered
 def test_a_raw_sql_change_to_a_stock_row_fails_and_names_the_row(busy, center, battery):
     row = Stock.objects.get(center=center, part=battery)
     raw("UPDATE parts_stock SET on_hand = on_hand + 7 WHERE id = %s", [row.pk])
@@ -92,6 +93,7 @@ def test_a_raw_sql_change_to_a_stock_row_fails_and_names_the_row(busy, center, b
     ]
 
 
+@pytest.mark.ledgers_tampered
 def test_reserved_that_disagrees_with_the_ledger_and_the_reservations_is_named_twice(
     busy, center, spring
 ):
@@ -109,6 +111,7 @@ def test_reserved_that_disagrees_with_the_ledger_and_the_reservations_is_named_t
     ]
 
 
+@pytest.mark.ledgers_tampered
 def test_a_reservation_changed_behind_the_stock_rows_back_is_named(busy, center, spring):
     held = Reservation.objects.filter(part=spring, status="reserved").first()
     raw("UPDATE parts_reservation SET status = 'released' WHERE id = %s", [held.pk])
@@ -123,6 +126,7 @@ def test_a_reservation_changed_behind_the_stock_rows_back_is_named(busy, center,
     ]
 
 
+@pytest.mark.ledgers_tampered
 def test_movements_and_reservations_without_a_stock_row_are_named(busy, center, battery):
     raw("DELETE FROM parts_stock WHERE center_id = %s AND part_id = %s", [center.pk, battery.pk])
     on_hand = sum(
@@ -144,6 +148,7 @@ def test_movements_and_reservations_without_a_stock_row_are_named(busy, center, 
     ]
 
 
+@pytest.mark.ledgers_tampered
 def test_a_payment_sum_mismatch_fails_and_names_the_ticket(busy):
     paid = busy[0]
     raw("UPDATE workflows_repair SET amount_paid = 9000 WHERE id = %s", [paid.pk])
@@ -154,6 +159,7 @@ def test_a_payment_sum_mismatch_fails_and_names_the_ticket(busy):
     assert lines == [f"repair {paid.ticket_number}: amount_paid 9000 stored, 8000 in the payments"]
 
 
+@pytest.mark.ledgers_tampered
 def test_a_repair_paid_with_no_payment_rows_is_named(busy):
     unpaid = busy[1]
     raw("UPDATE workflows_repair SET amount_paid = 500 WHERE id = %s", [unpaid.pk])

@@ -434,7 +434,7 @@ def test_an_error_with_facts_reads_in_the_pages_language_and_stays_english_in_th
     from core.validation import validated
     from workflows.inputs import PaymentInSerializer
 
-    repair = world["build"]("ko")["closed"]  # 1,000 won paid
+    repair = world["build"]("ko")["closed"]  # 1,000 won paid, settled
     with pytest.raises(ValidationFailed) as caught:  # the shape is checked at the edge
         validated(PaymentInSerializer, {"amount": "x", "method": "cash"})
     with pytest.raises(ValidationFailed) as too_much:
@@ -446,12 +446,12 @@ def test_an_error_with_facts_reads_in_the_pages_language_and_stays_english_in_th
             reason="x",
         )
     message = too_much.value.errors["amount"][0]
-    english = "Only 1,000 won was paid; refund no more than that."
+    english = "This repair is settled: only the 0 won paid beyond what was due can be refunded."
     assert message == english  # the API's text
     assert pickle.loads(pickle.dumps(message)).translated() == message.translated()
     assert json.loads(json.dumps({"m": message})) == {"m": english}
     with translation.override("ko"):
-        korean = "받은 금액은 1,000원입니다. 그보다 많이 환불할 수 없습니다."
+        korean = "정산이 끝난 수리입니다. 내야 할 금액보다 더 낸 0원만 환불할 수 있습니다."
         assert error_messages(too_much.value) == {"amount": [korean]}
         assert error_messages(caught.value)["amount"] == ["원 단위 정수로 입력하세요."]
     with translation.override("en"):

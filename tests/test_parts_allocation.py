@@ -1,5 +1,6 @@
 """First come, first served at the edges: a repair that starts waiting while parts are received."""
 
+import pytest
 from django.db import transaction
 
 from parts import services as parts_services
@@ -11,6 +12,7 @@ from workflows.models import Repair
 from workflows.services import supply
 
 
+@pytest.mark.ledgers_tampered  # puts a unit on the shelf behind the ledger's back
 def test_a_repair_that_starts_waiting_during_receiving_gets_the_free_unit_in_a_second_pass(
     make_repair, desk, tech, center, spring, in_warranty, django_capture_on_commit_callbacks
 ):

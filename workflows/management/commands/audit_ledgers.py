@@ -70,6 +70,11 @@ def payment_differences() -> Iterator[str]:
         )
 
 
+def differences() -> list[str]:
+    """Every line the audit would print, stock first, then money."""
+    return [line for check in CHECKS for line in check()]
+
+
 def summary() -> str:
     return (
         f"ledgers ok: {Stock.objects.count()} stock rows agree with "
@@ -79,6 +84,9 @@ def summary() -> str:
     )
 
 
+CHECKS = (stock_differences, rows_missing, payment_differences)
+
+
 class Command(BaseCommand):
     help = (
         "Check stock rows against their movements and reservations, and repairs' amount_paid "
@@ -86,11 +94,9 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        differences = 0
-        for check in (stock_differences, rows_missing, payment_differences):
-            for line in check():
-                self.stdout.write(line)
-                differences += 1
-        if differences:
-            raise CommandError(f"{differences} ledger difference(s)", returncode=1)
+        found = differences()
+        for line in found:
+            self.stdout.write(line)
+        if found:
+            raise CommandError(f"{len(found)} ledger difference(s)", returncode=1)
         self.stdout.write(summary())
