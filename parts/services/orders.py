@@ -202,15 +202,9 @@ def parts_order_cancel(
             raise _order_blocked(order, "cancel")
         order.cancel(reason=reason)
         order.save()
-        # Requesting again inserts lines that reference these parts, and receiving locks the
-        # parts of its lines (`select_related("part").select_for_update()`) before it locks the
-        # waiting repairs: take the parts before the repairs too, or the two wait on each other.
-        list(
-            Part.objects.select_for_update()
-            .filter(pk__in=order.lines.values("part_id"))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        # No lock on the Part rows: receiving locks only its lines (`of=("self",)`), and the
+        # movements it writes check their part's key (FOR KEY SHARE), which a FOR UPDATE here
+        # would block while this waits for a repair receiving holds: a deadlock.
         waiting = _waiting_on_lines(order)
         again = _request_again(order.center_id, waiting) if waiting else None
     return order, sorted({r.repair_id for r in waiting}), again
