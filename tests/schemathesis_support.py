@@ -90,14 +90,6 @@ def seeded_reference() -> dict[str, str]:
     }
 
 
-def second_center() -> str:
-    """A center besides seed_demo's GN for stock transfers to go to (created here)."""
-    from service_center.models import ServiceCenter
-
-    ServiceCenter.objects.get_or_create(code="SC", defaults={"name": "서초 서비스센터"})
-    return "SC"
-
-
 class Fixtures:
     """One repair per transition, walked through the API to the state the transition needs."""
 
@@ -277,13 +269,9 @@ def main(base_url: str, out: str) -> None:
     orders = parts_orders(fx)
     public = public_lookups(fx)
     shared = fx.received()
-    # Transfers: GN's free units (a delivery outside an order makes plenty) go to a second center.
-    receiver = second_center()
-    api.ok(
-        "POST",
-        "/api/v1/stock/adjust/",
-        {"part_number": ref["part"], "delta": 100000, "reason": "fixture"},
-    )
+    from tests.schemathesis_stock import transfer_operation
+
+    transfer = transfer_operation(api, ref["part"], operation)  # stock at GN, a second center
     # Its own repair: recording a call on the shared one fulfils open call-back promises.
     promised = fx.received()
     promise = api.ok(
@@ -311,16 +299,7 @@ def main(base_url: str, out: str) -> None:
             "POST", "/api/v1/auth/token/", {"body.username": DESK, "body.password": PASSWORD}
         ),
         operation("POST", "/api/v1/stock/adjust/", {"body.part_number": ref["part"]}),
-        operation(
-            "POST",
-            "/api/v1/stock/transfer/",
-            {
-                "body.from_center": "GN",
-                "body.to_center": receiver,
-                "body.part_number": ref["part"],
-                "body.quantity": 1,
-            },
-        ),
+        transfer,
         # The stock ledger: a real part number, a date and the manager's own center.
         operation(
             "GET",
