@@ -92,6 +92,8 @@ ACTION_ACTORS: dict[str, frozenset[str]] = {
     "receive_parts": frozenset({DESK, MANAGER}),
     "cancel_parts_order": frozenset({DESK, MANAGER}),
     "reference_data": frozenset({MANAGER}),
+    # Giving a center's free units to another center: a manager of the sending center.
+    "transfer_stock": frozenset({MANAGER}),
 }
 
 

@@ -18,6 +18,7 @@ from parts.models import (
     Stock,
     StockMovement,
 )
+from service_center.models import ServiceCenter
 
 
 def parts_list(*, center_id: int | None, product_model: str | None = None) -> QuerySet[Part]:
@@ -93,6 +94,21 @@ def standing_order_lines() -> QuerySet[PartsOrderLine]:
     return PartsOrderLine.objects.filter(
         order__state=PartsOrderState.SHIPPED, quantity_received__lt=F("quantity")
     ).select_related("order")
+
+
+# --- the stock page ----------------------------------------------------------------------------
+
+
+def part_choices() -> list[tuple[str, str]]:
+    """(part number, name) of every part, for the stock page's forms and its filter."""
+    return list(Part.objects.order_by("part_number").values_list("part_number", "name"))
+
+
+def other_centers(*, center_id: int) -> list[tuple[str, str]]:
+    """(code, name) of the centers a transfer from `center_id` may go to."""
+    return list(
+        ServiceCenter.objects.exclude(pk=center_id).order_by("code").values_list("code", "name")
+    )
 
 
 # --- the parts-orders page -------------------------------------------------------------------

@@ -269,6 +269,9 @@ def main(base_url: str, out: str) -> None:
     orders = parts_orders(fx)
     public = public_lookups(fx)
     shared = fx.received()
+    from tests.schemathesis_stock import transfer_operation
+
+    transfer = transfer_operation(api, ref["part"], operation)  # stock at GN, a second center
     # Its own repair: recording a call on the shared one fulfils open call-back promises.
     promised = fx.received()
     promise = api.ok(
@@ -296,6 +299,7 @@ def main(base_url: str, out: str) -> None:
             "POST", "/api/v1/auth/token/", {"body.username": DESK, "body.password": PASSWORD}
         ),
         operation("POST", "/api/v1/stock/adjust/", {"body.part_number": ref["part"]}),
+        transfer,
         # The stock ledger: a real part number, a date and the manager's own center.
         operation(
             "GET",

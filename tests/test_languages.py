@@ -109,6 +109,7 @@ def world(db, django_capture_on_commit_callbacks):
     center = CenterFactory(
         code="GN", name="Gangnam Service Center", address="123 Teheran-ro", phone="02-555-0100"
     )
+    CenterFactory(code="SC", name="Seocho Service Center")  # where the stock page sends units
     people = {
         role: staff_create(username=name, role=role, center_code="GN", password="demo12345")
         for name, role in (("desk", "front_desk"), ("tech", "technician"), ("boss", "manager"))
@@ -283,6 +284,7 @@ def _pages(world, language: str):
         said = [str(v) for k, v in found.items() if k != "html"]
         yield "lookup-customer", visible_text(found.get("html", ""), language) + " ".join(said)
     manager = people["manager"]
+    yield from _stock_pages(_client(language, manager), language)
     admin_urls = [reverse("admin:index")]
     for model in admin.site._registry:
         meta = model._meta
@@ -305,6 +307,38 @@ def _pages(world, language: str):
         response = _client(language, who).get(url)
         assert response.status_code == status, url
         yield url, visible_text(response.content.decode(), language)
+
+
+def _stock_pages(boss: Client, language: str):
+    """The stock page as a manager sees it: its forms, a refused transfer with an error beside
+    every field, a transfer sent, and a filter naming an unknown part."""
+    url = reverse("desk-stock")
+    page = boss.get(url)
+    assert page.status_code == 200
+    yield url + " (manager)", visible_text(page.content.decode(), language)
+    token = re.search(r'name="form_token" value="([^"]+)"', page.content.decode()).group(1)
+    form = {"form_token": token, "to_center": "XX", "part_number": "NOPE", "reason": ""}
+    refused = boss.post(reverse("desk-stock-transfer"), {**form, "quantity": "0"})
+    assert refused.status_code == 400
+    yield url + " (refused)", visible_text(refused.content.decode(), language)
+    too_many = {**form, "to_center": "SC", "part_number": "CLIP-1", "reason": "Asked for"}
+    refused = boss.post(reverse("desk-stock-transfer"), {**too_many, "quantity": "50"})
+    assert refused.status_code == 400
+    yield url + " (too many)", visible_text(refused.content.decode(), language)
+    sent = boss.post(reverse("desk-stock-transfer"), {**too_many, "quantity": "1"}, follow=True)
+    assert sent.redirect_chain, sent.status_code
+    yield url + " (sent)", visible_text(sent.content.decode(), language)
+    again = boss.post(reverse("desk-stock-transfer"), {**too_many, "quantity": "1"}, follow=True)
+    yield url + " (sent twice)", visible_text(again.content.decode(), language)
+    adjust = {"form_token": "adjust-1", "part_number": "NOPE", "delta": "0", "reason": ""}
+    refused = boss.post(reverse("desk-stock-adjust"), adjust)
+    assert refused.status_code == 400
+    yield url + " (adjust refused)", visible_text(refused.content.decode(), language)
+    adjusted = {**adjust, "part_number": "CLIP-1", "delta": "2", "reason": "Counted"}
+    done = boss.post(reverse("desk-stock-adjust"), adjusted, follow=True)
+    yield url + " (adjusted)", visible_text(done.content.decode(), language)
+    unknown = boss.get(url, {"part": "NOPE"})
+    yield url + " (unknown part)", visible_text(unknown.content.decode(), language)
 
 
 @pytest.mark.parametrize("language", ["en", "ko"])

@@ -1,10 +1,11 @@
-"""The ledgers under random use, through the API as the desk, the technicians and the manager
+"""The ledgers under random use, through the API as the desk, the technicians and the managers
 would drive it: intake, diagnosis with parts, approval, payments and refunds, parts orders
-(request, ship, receive, cancel), stock adjustments, declines, cancellations, the repair itself,
-invitations, pickup, courier return and hand-over, in any order, on a handful of repairs at once.
+(request, ship, receive, cancel), stock adjustments and transfers between two centers, declines,
+cancellations, the repair itself, invitations, pickup, courier return and hand-over, in any
+order, on a handful of repairs at once.
 
-After every step: each stock row is what its ledger says (`audit_ledgers` exits 0 when it is
-there), `0 <= reserved <= on_hand`, `reserved` is what the reservations hold, `amount_paid` is
+After every step: each stock row is what its ledger says (`audit_ledgers` exits 0),
+`0 <= reserved <= on_hand`, `reserved` is what the reservations hold, `amount_paid` is
 the sum of the payments, nobody paid beyond what is due, and no customer message went out for a
 transition that had a blocker when it was asked for.
 """
@@ -12,9 +13,11 @@ transition that had a blocker when it was asked for.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -24,7 +27,7 @@ from hypothesis import strategies as st
 from parts.models import Reservation, ReservationStatus, Stock
 from tests.conftest import stock
 from tests.test_api_support import *  # noqa: F403 - the API fixtures
-from tests.test_api_support import INTAKE, get, post, transition
+from tests.test_api_support import INTAKE, client_for, get, post, transition
 from workflows.models import Notification, Repair
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +75,7 @@ OPS = [
     "receive",
     "cancel_order",
     "adjust",
+    "transfer",
 ]
 STEP = st.tuples(
     st.sampled_from(OPS),
@@ -83,8 +87,9 @@ STEP = st.tuples(
 class World:
     """The clients and what the run has made so far."""
 
-    def __init__(self, desk_api, tech_api, manager_api, parts, serials):
+    def __init__(self, desk_api, tech_api, manager_api, parts, serials, other_manager=None):
         self.desk, self.tech, self.manager = desk_api, tech_api, manager_api
+        self.other_manager = other_manager  # SC's manager: transfers come back from there
         self.parts, self.serials = parts, serials
         self.tickets: list[str] = []
         self.orders: list[int] = []
@@ -168,6 +173,8 @@ def _order_step(w: World, op: str, n: int, x: int) -> Any:
     if op == "restock":
         body = {"part_number": w.part(n), "delta": 3, "reason": "입고"}
         return post(w.manager, "/stock/adjust/", body)
+    if op == "transfer":
+        return _transfer(w, n, x)
     if op == "adjust":
         delta = (x % 7) - 3 or 1
         body = {"part_number": w.part(n), "delta": delta, "reason": "재고 조사"}
@@ -183,6 +190,18 @@ def _order_step(w: World, op: str, n: int, x: int) -> Any:
         "cancel": {"reason": "창고 품절"},
     }[name]
     return post(w.manager, f"/parts-orders/{order}/transitions/{name}/", data)
+
+
+def _transfer(w: World, n: int, x: int) -> Any:
+    """GN's manager sends to SC, or SC's sends back to GN (where repairs wait): 1-4 units."""
+    to_sc = n % 2 == 0
+    sender, receiver = ("GN", "SC") if to_sc else ("SC", "GN")
+    body = {"from_center": sender, "to_center": receiver, "reason": "센터 간 이동"}
+    body.update(part_number=w.part(x), quantity=1 + abs(x) % 4)
+    response = post(w.manager if to_sc else w.other_manager, "/stock/transfer/", body)
+    assert response.status_code in (200, 400), response.content[:300]
+    event(f"a transfer answered {response.status_code}")
+    return response
 
 
 def _next_on_the_happy_path(w: World, n: int, x: int) -> tuple[str, int]:
@@ -207,7 +226,7 @@ def run_step(w: World, op: str, n: int, x: int) -> Any:
         op, x = _next_on_the_happy_path(w, n, x)
     if op == "intake":
         return _intake(w, n, x)
-    if op in ("order", "adjust", "restock", "ship_order", "receive", "cancel_order"):
+    if op in ("order", "adjust", "restock", "ship_order", "receive", "cancel_order", "transfer"):
         return _order_step(w, op, n, x)
     t = w.ticket(n)
     return None if t is None else _repair_step(w, op, t, x)
@@ -279,16 +298,22 @@ def assert_no_message_despite_blockers(
 )
 @given(steps=st.lists(STEP, min_size=10, max_size=40))
 def test_random_use_keeps_stock_money_and_messages_honest(
-    desk_api, tech_api, manager_api, center, spring, battery, in_warranty, expired, steps
-):
-    stock(center, spring, 2)
-    stock(center, battery, 0)
+    desk_api, tech_api, manager_api, foreign_manager, center, other_center, spring, battery,
+    in_warranty, expired, steps,
+):  # fmt: skip
+    for where, part, on_hand in (
+        (center, spring, 2),
+        (center, battery, 0),
+        (other_center, spring, 3),
+    ):
+        stock(where, part, on_hand)
     w = World(
         desk_api,
         tech_api,
         manager_api,
         parts=[spring.part_number, battery.part_number],
         serials=[expired.serial_number, in_warranty.serial_number, "UNKNOWN-1"],
+        other_manager=client_for(foreign_manager),
     )
     for op, n, x in steps:
         guarded = blockers_before(w, op, n)
@@ -306,6 +331,7 @@ def test_random_use_keeps_stock_money_and_messages_honest(
             assert taken.amount_paid <= taken.payable, (op, x)  # never paid beyond what is due
         assert_stock_agrees()
         assert_money_agrees()
+        call_command("audit_ledgers", stdout=io.StringIO())  # CommandError (exit 1) on a difference
     for t in w.tickets:
         event(Repair.objects.get(ticket_number=t).state)
 

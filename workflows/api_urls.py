@@ -12,6 +12,7 @@ from parts import api as parts_api
 from service_center import api as center_api
 from workflows import api
 from workflows.api import payments as payments_api
+from workflows.api import stock as stock_api
 from workflows.registry import STAFF_TRANSITIONS
 
 V1 = "api/v1/"
@@ -64,6 +65,7 @@ urlpatterns = [
     path(V1 + "parts/", parts_api.PartListView.as_view(), name="api-parts"),
     path(V1 + "stock/", parts_api.StockListView.as_view(), name="api-stock"),
     path(V1 + "stock/adjust/", api.StockAdjustView.as_view(), name="api-stock-adjust"),
+    path(V1 + "stock/transfer/", stock_api.StockTransferView.as_view(), name="api-stock-transfer"),
     path(
         V1 + "stock/movements/",
         parts_api.StockMovementListView.as_view(),

@@ -1,7 +1,8 @@
 """Every write to stock, reservations, parts orders and the catalogue.
 
-`stock.py` (reserve, release, consume, allocate waiting, adjust), `orders.py` (parts orders),
-`catalogue.py` (parts), `ledger.py` (the one writer of stock counts and their movements).
+`stock.py` (reserve, release, consume, allocate waiting, adjust, transfer), `orders.py`
+(parts orders), `catalogue.py` (parts), `ledger.py` (the one writer of stock counts and
+their movements).
 Callers import this package: `from parts import services`.
 """
 
@@ -20,6 +21,7 @@ from parts.services.stock import (
     reservations_consume,
     reservations_release,
     stock_adjust,
+    stock_transfer,
 )
 
 __all__ = [
@@ -35,4 +37,5 @@ __all__ = [
     "reservations_release",
     "stock_adjust",
     "stock_set_count",
+    "stock_transfer",
 ]

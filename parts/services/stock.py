@@ -15,14 +15,17 @@ the repairs on.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from core.errors import ValidationFailed
+from core.errors import Message, ValidationFailed
 from core.validation import clean_text
 from parts.models import (
     Part,
@@ -269,3 +272,122 @@ def stock_adjust(
                 {"delta": ["Stock can't go below the units reserved for repairs."]}
             )
         return Stock.objects.get(center=center, part=part), allocation
+
+
+# --- transfers between centers -----------------------------------------------------------------
+
+MAX_TRANSFER = 100000
+TRANSFER_REASON_LENGTH = 240  # what is left of a movement's 300 characters after the link
+NOT_FREE = gettext_noop(
+    "Only %(n)s free at %(center)s (on hand minus the units reserved for repairs)."
+)
+
+
+@dataclass
+class Transfer:
+    """A transfer: both stock rows after it, what the arrivals handed out at the receiver, the
+    reference both movements carry, and whether it repeated a form already sent (nothing moved)."""
+
+    sent: Stock
+    received: Stock
+    allocation: Allocation
+    reference: str
+    repeated: bool = False
+
+
+def transfer_reference(request_key: str = "") -> str:
+    """The reference both movements of a transfer carry: derived from a page form's one-time
+    token (a second post of the same form finds it), else new."""
+    if request_key:
+        return "TR-" + hashlib.sha256(request_key.encode()).hexdigest()[:10].upper()
+    return "TR-" + secrets.token_hex(5).upper()
+
+
+def _check_transfer(from_center: Any, to_center: Any, quantity: Any, reason: Any) -> str:
+    """Every refused field at once; returns the cleaned reason."""
+    errors: dict[str, list[str]] = {}
+    if from_center.pk == to_center.pk:
+        errors["to_center"] = [Message(gettext_noop("Choose a center other than the sender."))]
+    if type(quantity) is not int or not 0 < quantity <= MAX_TRANSFER:
+        errors["quantity"] = [
+            Message(gettext_noop("A whole number from 1 to %(n)s."), n=f"{MAX_TRANSFER:,}")
+        ]
+    try:
+        reason = clean_text(
+            reason, field="reason", max_length=TRANSFER_REASON_LENGTH, required=True
+        )
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return reason
+
+
+def _lock_transfer_rows(part_id: int, center_ids: list[int]) -> dict[int, Stock]:
+    """Both centers' rows of the part (created at zero where missing), in one pk-ordered lock."""
+    Stock.objects.bulk_create(
+        [Stock(center_id=c, part_id=part_id) for c in sorted(center_ids)], ignore_conflicts=True
+    )
+    rows = (
+        Stock.objects.select_for_update()
+        .filter(part_id=part_id, center_id__in=center_ids)
+        .order_by("pk")
+    )
+    return {s.center_id: s for s in rows}
+
+
+def stock_transfer(
+    *,
+    from_center: ServiceCenter,
+    to_center: ServiceCenter,
+    part: Part,
+    quantity: int,
+    reason: str,
+    actor_user: Any = None,
+    request_key: str = "",
+) -> Transfer:
+    """Move `quantity` free units (on hand minus reserved: reserved units belong to repairs) of
+    `part` to another center: a `transfer_out` at the sender and a `transfer_in` at the receiver,
+    both with the reason, the other center, one reference and `actor_user`; the arrivals fill the
+    receiver's waiting reservations first come, first served, as receiving does. The caller
+    holds the transaction and moves the repairs served on. Locks the receiver's waiting repairs
+    (pk order), then both stock rows in one pk-ordered lock. A `request_key` already seen on a
+    transfer out of this center moves nothing."""
+    reason = _check_transfer(from_center, to_center, quantity, reason)
+    reference = transfer_reference(request_key)
+    repair_ids = _lock_waiting_repairs(to_center.pk, [part.pk])
+    rows = _lock_transfer_rows(part.pk, [from_center.pk, to_center.pk])
+    sent, received = rows[from_center.pk], rows[to_center.pk]
+    allocation = Allocation()
+    if request_key and _already_sent(from_center.pk, reference):
+        return Transfer(sent, received, allocation, reference, repeated=True)
+    out, arrival = _legs(
+        quantity, reason, reference, (from_center.code, to_center.code), actor_user
+    )
+    if not move_stock(sent, [out]):
+        free = max(sent.on_hand - sent.reserved, 0)
+        raise ValidationFailed({"quantity": [Message(NOT_FREE, n=free, center=from_center.code)]})
+    move_stock(received, [arrival])  # adding units always keeps the invariant
+    filled = _fill_in_order(to_center.pk, received, repair_ids, allocation, cause=arrival)
+    for reservation in filled:
+        allocation.reserved.setdefault(reservation.repair_id, []).append(reservation)
+    return Transfer(sent, received, allocation, reference)
+
+
+def _already_sent(center_id: int, reference: str) -> bool:
+    return StockMovement.objects.filter(
+        center_id=center_id, kind=Kind.TRANSFER_OUT, reason__endswith=f"{reference})"
+    ).exists()
+
+
+def _legs(
+    quantity: int, reason: str, reference: str, codes: tuple[str, str], actor_user: Any
+) -> tuple[StockMovement, StockMovement]:
+    """The two movements of a transfer, linked: the reason, the other center, the reference."""
+    sender, receiver = codes
+    out = f"{reason} (→ {receiver}, {reference})"
+    arrival = f"{reason} (← {sender}, {reference})"
+    return (
+        movement(Kind.TRANSFER_OUT, on_hand=-quantity, reason=out, actor_user=actor_user),
+        movement(Kind.TRANSFER_IN, on_hand=quantity, reason=arrival, actor_user=actor_user),
+    )

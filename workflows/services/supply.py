@@ -164,6 +164,53 @@ def stock_adjust(
     return stock
 
 
+@dataclass(frozen=True)
+class Transferred:
+    """A transfer between centers: both stock rows after it, who the arrivals served at the
+    receiving center (first come first), the reference both movements carry, and whether it
+    repeated a form already sent (then nothing moved)."""
+
+    sent: Stock
+    received: Stock
+    served: list[Served]
+    reference: str
+    repeated: bool
+
+
+def stock_transfer(
+    *,
+    from_center: ServiceCenter,
+    to_center: ServiceCenter,
+    part: Part,
+    quantity: int,
+    reason: str,
+    actor_user: Any = None,
+    request_key: str = "",
+) -> Transferred:
+    """Free units of a part go to another center (`parts.services.stock_transfer`: a
+    `transfer_out` and a `transfer_in` movement with the reason and `actor_user`); the arrivals
+    fill the receiver's waiting reservations first come, first served and those repairs move on,
+    with their timeline events. One transaction."""
+    with transaction.atomic():
+        done = parts_services.stock_transfer(
+            from_center=from_center,
+            to_center=to_center,
+            part=part,
+            quantity=quantity,
+            reason=reason,
+            actor_user=actor_user,
+            request_key=request_key,
+        )
+        served = apply_allocation(center_id=to_center.pk, allocation=done.allocation)
+    return Transferred(
+        Stock.objects.select_related("center", "part").get(pk=done.sent.pk),
+        Stock.objects.select_related("center", "part").get(pk=done.received.pk),
+        served,
+        done.reference,
+        done.repeated,
+    )
+
+
 # --- giving parts back -------------------------------------------------------------------------
 
 
