@@ -218,9 +218,10 @@ def bulk_repairs(center, customer, model, count: int, state: str = "closed") -> 
                 copy.write_row(row)
         raw.execute(
             "INSERT INTO workflows_repairevent (repair_id, at, actor_kind, actor_name, kind, "
-            "transition, from_state, to_state, customer_visible, text, data) "
-            "SELECT id, created_at, 'system', 'system', 'transition', 'intake', '', 'received', "
-            "true, 'bench', '{}'::jsonb FROM workflows_repair WHERE id > %s",
+            "transition, from_state, to_state, customer_visible, text, text_code, text_params, "
+            "data) SELECT id, created_at, 'system', 'system', 'transition', 'intake', '', "
+            "'received', true, 'bench', '', '{}'::jsonb, '{}'::jsonb FROM workflows_repair "
+            "WHERE id > %s",
             [last_id],
         )
         raw.execute("ANALYZE")
