@@ -71,6 +71,11 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
                 return _replay(stored, fingerprint)
             raise Conflict("A request with this Idempotency-Key is still running; retry shortly.")
         try:
+            # The first request may have answered and let go of the lock between our first
+            # look and taking it: look again, now that nobody else can be running.
+            stored = cache.get(store_key)
+            if stored is not None:
+                return _replay(stored, fingerprint)
             response = _run(method, view, request, *args, **kwargs)
             _remember(store_key, fingerprint, response)
         finally:
