@@ -9,6 +9,7 @@ import unicodedata
 from typing import Any
 
 import phonenumbers
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_noop
 from rest_framework import serializers
@@ -135,27 +136,29 @@ def clean_date(value: Any, *, field: str, required: bool = False) -> dt.date | N
     return parsed
 
 
-def clean_datetime(value: Any, *, field: str, required: bool = False) -> dt.datetime | None:
-    from django.utils import timezone
+class When(serializers.DateTimeField):
+    """A date and time from 2000 to 2100, made aware in the center's time zone (TIME_ZONE,
+    Asia/Seoul) unless it names its offset. A bare date means 18:00 that day."""
 
-    if value in (None, ""):
-        if required:
-            raise ValidationFailed({field: ["This field is required."]})
-        return None
+    default_error_messages = dict.fromkeys(
+        ("invalid", "date"), "Enter a date and time, e.g. 2026-11-23T15:00."
+    )
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        parsed = _date_and_time(value)
+        if parsed is None or not 2000 <= parsed.year <= 2100:
+            self.fail("invalid")
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+
+
+def _date_and_time(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, str) and len(value) <= 40:
-        try:
-            parsed = parse_datetime(value)
-            if parsed is None:
-                day = parse_date(value)
-                parsed = dt.datetime.combine(day, dt.time(18, 0)) if day else None
-        except ValueError:
-            parsed = None
-    else:
-        parsed = None
-    if parsed is None or not (2000 <= parsed.year <= 2100):
-        raise ValidationFailed({field: ["Enter a date and time, e.g. 2026-11-23T15:00."]})
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
+        return value
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        # A bare date first: parse_datetime would read "2026-11-23" as midnight.
+        day = parse_date(value)
+        return dt.datetime.combine(day, dt.time(18, 0)) if day else parse_datetime(value)
+    except ValueError:  # well-formed but impossible: 2026-02-30
+        return None

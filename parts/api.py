@@ -21,7 +21,7 @@ from core.api import (
 )
 from core.errors import PermissionDenied, ValidationFailed
 from core.idempotency import idempotent
-from core.validation import clean_date, clean_datetime, validated
+from core.validation import When, clean_date, validated
 from parts import selectors, services
 from parts.models import Part, StockMovementKind
 from parts.services.orders import MAX_LINE_QUANTITY
@@ -194,12 +194,16 @@ class StockListView(BaseAPIView):
         )
 
 
+class SinceInSerializer(serializers.Serializer):
+    since = When()
+
+
 def since_moment(value: str) -> dt.datetime:
     """`?since=`: a date (from the start of that day, local time) or an ISO date and time."""
     if len(value) <= 10:
         day = clean_date(value, field="since", required=True)
         return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-    return clean_datetime(value, field="since", required=True)
+    return validated(SinceInSerializer, {"since": value})["since"]
 
 
 def movements_center_id(user: Any, code: str) -> int | None:

@@ -20,13 +20,12 @@ from typing import Any, NotRequired, TypedDict
 
 import phonenumbers
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy, gettext_noop
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.errors import ValidationFailed
-from core.validation import MAX_AMOUNT, clean_phone, has_control_characters
+from core.validation import MAX_AMOUNT, When, clean_phone, has_control_characters
 from service_center.models import normalize_serial, serial_error
 from workflows.choices import IntakeChannel, PaymentMethod, PromiseKind, ReturnMethod
 
@@ -153,21 +152,6 @@ def payment_method() -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
 
 
-class When(serializers.DateTimeField):
-    """A date and time from 2000 to 2100, made aware in the center's time zone (TIME_ZONE,
-    Asia/Seoul) unless it names its offset. A bare date means 18:00 that day."""
-
-    default_error_messages = dict.fromkeys(
-        ("invalid", "date"), "Enter a date and time, e.g. 2026-11-23T15:00."
-    )
-
-    def to_internal_value(self, value: Any) -> dt.datetime:
-        parsed = _date_and_time(value)
-        if parsed is None or not 2000 <= parsed.year <= 2100:
-            self.fail("invalid")
-        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
-
-
 @extend_schema_field(
     {"type": "string", "format": "date-time", "example": "2099-01-01T10:00:00+09:00"}
 )
@@ -182,19 +166,6 @@ class Promised(When):
         if when <= timezone.now():
             self.fail("past")
         return when
-
-
-def _date_and_time(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    try:
-        # A bare date first: parse_datetime would read "2026-11-23" as midnight.
-        day = parse_date(value)
-        return dt.datetime.combine(day, dt.time(18, 0)) if day else parse_datetime(value)
-    except ValueError:  # well-formed but impossible: 2026-02-30
-        return None
 
 
 def form_token(post: Any) -> str:
