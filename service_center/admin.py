@@ -185,7 +185,26 @@ def scoped_choices(site, model, request):
 class CenterForm(forms.ModelForm):
     class Meta:
         model = ServiceCenter
-        fields = ("code", "name", "address", "phone", "requires_deposit_for_ordered_parts")
+        fields = (
+            "code",
+            "name",
+            "address",
+            "phone",
+            "requires_deposit_for_ordered_parts",
+            "diagnosis_fee",
+            "repair_warranty_days",
+            "open_weekdays",
+            "opens_at",
+            "closes_at",
+            "slot_minutes",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        opens, closes = cleaned.get("opens_at"), cleaned.get("closes_at")
+        if opens and closes and closes <= opens:
+            self.add_error("closes_at", _("The center must close after it opens."))
+        return cleaned
 
     def clean_code(self):
         try:
@@ -225,6 +244,10 @@ class ServiceCenterAdmin(CenterScopedAdmin):
             requires_deposit_for_ordered_parts=obj.requires_deposit_for_ordered_parts,
         )
         obj.pk = created.pk
+        # The settings the service has no say in are saved as the form gave them.
+        extra = [f for f in CenterForm.Meta.fields[5:] if f in form.cleaned_data]
+        if extra:
+            ServiceCenter.objects.filter(pk=obj.pk).update(**{f: getattr(obj, f) for f in extra})
 
 
 # --- staff -----------------------------------------------------------------------------------

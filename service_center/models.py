@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +35,27 @@ class ServiceCenter(models.Model):
         validators=[MaxValueValidator(100_000_000)],
         help_text=_("KRW charged for the diagnosis when a paid repair is declined."),
         verbose_name=_("diagnosis fee"),
+    )
+    repair_warranty_days = models.PositiveSmallIntegerField(
+        default=90,
+        validators=[MaxValueValidator(3650)],
+        help_text=_("Days after a repair closes in which a comeback of the same serial is free."),
+        verbose_name=_("repair warranty (days)"),
+    )
+    # Appointments: the days and hours a customer may be booked in, and one slot's length.
+    open_weekdays = models.CharField(
+        max_length=7,
+        default="012345",
+        validators=[RegexValidator(r"^[0-6]{0,7}$", _("Weekday digits 0 (Mon) to 6 (Sun)."))],
+        help_text=_("The days the center takes appointments: 0 is Monday, 6 is Sunday."),
+        verbose_name=_("open weekdays"),
+    )
+    opens_at = models.TimeField(default=dt.time(10, 0), verbose_name=_("opens at"))
+    closes_at = models.TimeField(default=dt.time(18, 0), verbose_name=_("closes at"))
+    slot_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(10), MaxValueValidator(240)],
+        verbose_name=_("slot length (minutes)"),
     )
 
     class Meta:

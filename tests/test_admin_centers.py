@@ -263,12 +263,37 @@ def test_a_manager_edits_their_own_center_but_not_its_code(first, second_manager
     own = ServiceCenter.objects.get(code="SC")
     response = client.post(
         admin_url(own, "change"),
-        {"code": "GN", "name": "서초 센터", "address": "", "phone": "02-555-0201"},
+        {**CENTER_SETTINGS, "code": "GN", "name": "서초 센터", "phone": "02-555-0201"},
     )
     assert response.status_code == 302
     own.refresh_from_db()
     assert (own.code, own.name, own.phone) == ("SC", "서초 센터", "02-555-0201")
+    assert (own.repair_warranty_days, own.slot_minutes, own.open_weekdays) == (60, 20, "01234")
     assert client.get(reverse("admin:service_center_servicecenter_add")).status_code == 403
+
+
+CENTER_SETTINGS = {
+    "address": "",
+    "diagnosis_fee": "0",
+    "repair_warranty_days": "60",
+    "open_weekdays": "01234",
+    "opens_at": "09:00",
+    "closes_at": "17:30",
+    "slot_minutes": "20",
+}
+
+
+def test_a_center_that_closes_before_it_opens_is_refused_beside_the_field(first, second_manager):
+    client = client_for(second_manager)
+    own = ServiceCenter.objects.get(code="SC")
+    response = client.post(
+        admin_url(own, "change"),
+        {**CENTER_SETTINGS, "name": "서초", "opens_at": "18:00", "closes_at": "10:00"},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["closes_at"]
+    own.refresh_from_db()
+    assert own.opens_at.hour == 10  # unchanged
 
 
 def test_change_list_urls_cannot_filter_on_a_status_token(first, manager):
@@ -551,10 +576,13 @@ def test_a_superuser_creates_a_center_in_the_admin(superuser):
     url = reverse("admin:service_center_servicecenter_add")
     bad = client.post(url, {"code": "B-S", "name": "부산"})
     assert bad.status_code == 200 and not ServiceCenter.objects.exists()
-    response = client.post(url, {"code": "bs", "name": "부산 서비스센터", "phone": "051"})
+    response = client.post(
+        url, {**CENTER_SETTINGS, "code": "bs", "name": "부산 서비스센터", "phone": "051"}
+    )
     assert response.status_code == 302
-    assert ServiceCenter.objects.get().code == "BS"
-    dup = client.post(url, {"code": "BS", "name": "또 부산"})
+    created = ServiceCenter.objects.get()
+    assert (created.code, created.repair_warranty_days, created.slot_minutes) == ("BS", 60, 20)
+    dup = client.post(url, {**CENTER_SETTINGS, "code": "BS", "name": "또 부산"})
     assert dup.status_code == 200 and ServiceCenter.objects.count() == 1
 
 

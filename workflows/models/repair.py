@@ -154,6 +154,24 @@ class Repair(ConcurrentTransitionMixin, models.Model):
     quote_approved_by = models.CharField(
         max_length=20, blank=True, verbose_name=_("quote approved by")
     )  # "customer" or a username
+    # A requote keeps the total the customer had approved, so both can be shown side by side.
+    previous_quote_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("KRW"), verbose_name=_("previous quote total")
+    )
+    requote_reason = models.CharField(
+        max_length=500, blank=True, verbose_name=_("reason for the new quote")
+    )
+    # Intake evidence: [{item, state, note}], the checklist of the device's condition.
+    condition = models.JSONField(default=list, blank=True, verbose_name=_("condition at intake"))
+    # A comeback within the center's repair warranty: the earlier repair of the same serial.
+    comeback_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="comebacks",
+        verbose_name=_("comeback of"),
+    )
     deposit_required = models.PositiveIntegerField(default=0, verbose_name=_("deposit required"))
     deposit_paid = models.PositiveIntegerField(default=0, verbose_name=_("deposit paid"))
     amount_paid = models.PositiveIntegerField(default=0, verbose_name=_("amount paid"))
