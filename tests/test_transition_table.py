@@ -22,7 +22,7 @@ from workflows.models import Notification, Repair, RepairEvent
 
 OK, BLOCKED, DENIED = "ok", "blocked", "denied"
 OPEN = {st for st in State if st not in (State.CLOSED, State.CANCELLED)}
-OWNER_ONLY = {"diagnose", "start_repair", "complete", "report_unrepairable"}
+OWNER_ONLY = {"diagnose", "start_repair", "complete", "report_unrepairable", "requote"}
 NOT_OWNED = {State.RECEIVED, State.CANCELLED}  # no technician owns these repairs
 
 # Until the work starts: a repair may still be declined or cancelled.
@@ -52,6 +52,7 @@ ALLOWED_FROM = {
     - {State.IN_REPAIR, State.REPAIRED, State.READY_FOR_PICKUP, State.SHIPPED},
     "start_repair": {State.READY_TO_REPAIR},
     "complete": {State.IN_REPAIR},
+    "requote": {State.IN_REPAIR},
     "report_unrepairable": {State.DIAGNOSING, State.IN_REPAIR},
     "notify_ready_for_pickup": {State.REPAIRED, State.DECLINED},
     "ship": {State.REPAIRED, State.DECLINED},
@@ -73,6 +74,7 @@ TARGET = {
     "check_in_device": None,
     "start_repair": State.IN_REPAIR,
     "complete": State.REPAIRED,
+    "requote": State.AWAITING_APPROVAL,
     "report_unrepairable": State.DECLINED,
     "notify_ready_for_pickup": State.READY_FOR_PICKUP,
     "ship": State.SHIPPED,
@@ -199,6 +201,7 @@ def call(name: str, repair: Repair, w: dict) -> Repair:
         "invite_for_repair": {"ready_by": timezone.now() + dt.timedelta(days=1)},
         "check_in_device": {"serial_number": "HBS1100OLD1"},
         "complete": {"work_notes": "교체 완료"},
+        "requote": {"findings": "더 있음", "labor_fee": 20000, "reason": "기판 손상"},
         "report_unrepairable": {"reason": "부품 단종"},
         "ship": {"carrier": "CJ대한통운", "tracking_number": "1234567890"},
         "hand_over": {"amount_paid": repair.balance_due},

@@ -190,6 +190,24 @@ TRANSITIONS: dict[str, Transition] = {
             service="repair_complete",
             inputs={"work_notes": text(4000, multiline=True)},
         ),
+        # A new quote while the device is on the bench (it stays in the shop). A paid repair
+        # waits for the customer's approval again; a warranty one goes on (services/quote.py).
+        Transition(
+            "requote",
+            source=State.IN_REPAIR,
+            target=RETURN_VALUE(
+                State.AWAITING_APPROVAL, State.AWAITING_PARTS, State.READY_TO_REPAIR
+            ),
+            roles=frozenset({OWNER}),
+            label=_("Record a new quote"),
+            service="repair_requote",
+            inputs={
+                "findings": text(4000, required=True, multiline=True),
+                "parts": PartLineInSerializer(many=True, required=False, max_length=30),
+                "labor_fee": amount(),
+                "reason": text(500, required=True),
+            },
+        ),
         Transition(
             "report_unrepairable",
             source=[State.DIAGNOSING, State.IN_REPAIR],

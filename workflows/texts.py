@@ -25,6 +25,7 @@ class CoverageReason(models.TextChoices):
     WARRANTY_ENDED = "warranty_ended", _("warranty ended")
     PARALLEL_IMPORT = "parallel_import", _("parallel import")
     STAFF = "staff", _("given by staff")
+    REPAIR_WARRANTY = "repair_warranty", _("repair warranty")
 
 
 COVERAGE_REASON_TEXTS = {
@@ -32,6 +33,9 @@ COVERAGE_REASON_TEXTS = {
     CoverageReason.IN_WARRANTY: _("Serial %(serial)s: in warranty until %(date)s."),
     CoverageReason.WARRANTY_ENDED: _("Serial %(serial)s: warranty ended on %(date)s."),
     CoverageReason.PARALLEL_IMPORT: _("Serial %(serial)s: parallel import, no warranty."),
+    CoverageReason.REPAIR_WARRANTY: _(
+        "Repair warranty: earlier ticket %(ticket)s, closed on %(closed_on)s."
+    ),
 }
 
 
@@ -43,7 +47,8 @@ def coverage_reason_text(code: str, params: dict[str, Any] | None) -> str:
     template = COVERAGE_REASON_TEXTS.get(code)
     if template is None:
         return ""
-    return str(template) % {"serial": params.get("serial", ""), "date": params.get("date", "")}
+    keys = ("serial", "date", "ticket", "closed_on")
+    return str(template) % {k: params.get(k, "") for k in keys}
 
 
 # --- timeline lines ----------------------------------------------------------------------------
@@ -55,6 +60,7 @@ EVENT_TEXTS = {
     "technician_assigned": _("Technician %(name)s owns this repair."),
     "deposit_received": _("Deposit of %(amount)s received."),
     "quote_approved": _("Quote of %(total)s approved."),
+    "requoted": _("New quote: %(old_total)s → %(new_total)s."),
     "parts_put_aside": _("Parts arrived and were put aside: %(parts)s."),
     "all_parts_here": _("All parts are here."),
     "part_shipped": _("The part has left the central warehouse; expected %(eta)s."),
@@ -82,7 +88,7 @@ EVENT_TEXTS = {
 }
 
 # Params that hold an amount in won, a choice value or a time, rendered in the active language.
-_MONEY = {"amount", "total", "price"}
+_MONEY = {"amount", "total", "price", "old_total", "new_total"}
 
 
 def won(amount: int | None) -> str:

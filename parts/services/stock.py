@@ -115,18 +115,22 @@ def _unreserve(repair: Any, reserved: list[Reservation], kind: str, actor_user: 
             raise ValidationFailed({"parts": [f"Stock of {part_id} does not cover the change."]})
 
 
-def reservations_release(*, repair: Any, actor_user: Any = None) -> list[int]:
-    """Give back what a repair holds and drop what it waits for. Returns the part ids freed.
+def reservations_release(
+    *, repair: Any, actor_user: Any = None, part_ids: list[int] | None = None
+) -> list[int]:
+    """Give back what a repair holds and drop what it waits for (only of `part_ids`, when
+    given: a new quote that no longer needs them). Returns the part ids freed.
 
     Caller holds the repair's row lock, and hands the freed stock to the next waiting repair
     in a transaction of its own after commit, to keep the lock order. Writes a `release`
     movement per reservation that held units.
     """
-    held = list(
-        Reservation.objects.filter(
-            repair=repair, status__in=[ReservationStatus.WAITING, ReservationStatus.RESERVED]
-        ).order_by("pk")
+    rows = Reservation.objects.filter(
+        repair=repair, status__in=[ReservationStatus.WAITING, ReservationStatus.RESERVED]
     )
+    if part_ids is not None:
+        rows = rows.filter(part_id__in=part_ids)
+    held = list(rows.order_by("pk"))
     reserved = [r for r in held if r.status == ReservationStatus.RESERVED]
     if reserved:
         _unreserve(repair, reserved, Kind.RELEASE, actor_user)

@@ -366,6 +366,12 @@ class Repair(ConcurrentTransitionMixin, models.Model):
     def complete(self) -> None:
         self.completed_at = timezone.now()
 
+    @fsm_transition("requote")
+    def requote(self) -> str:
+        if self.coverage == Coverage.WARRANTY:
+            return self.next_after_approval()  # nothing for the customer to approve
+        return State.AWAITING_APPROVAL
+
     @fsm_transition("report_unrepairable")
     def report_unrepairable(self) -> None:
         pass

@@ -11,11 +11,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from core.errors import Message, TransitionBlocked, ValidationFailed, invalid
+from core.errors import Message, TransitionBlocked, ValidationFailed
 from core.roles import TECH, as_actor, same_center, staff_name, user_roles
-from core.validation import MAX_AMOUNT
-from parts import services as parts_services
-from parts.models import Part, ReservationStatus
 from workflows import gate
 from workflows.choices import (
     ActorKind,
@@ -38,11 +35,11 @@ from workflows.services.core import (
     move,
     queue_message,
     record_transition,
-    refresh_reservations,
     require_gate,
     status_link,
     won,
 )
+from workflows.services.quote import check_quote_range, diagnosis_data, parts_wanted, reserve_parts
 from workflows.services.supply import give_up
 from workflows.texts import CoverageReason
 
@@ -108,94 +105,17 @@ def repair_diagnose(
     be charged, TransitionBlocked (gate); queues the quote message when the customer has a
     price to approve."""
     r = lock_for(repair, "diagnose", actor)
-    wanted = _parts_wanted(r, parts or ())
-    _check_quote_range(labor_fee, wanted)
+    wanted = parts_wanted(r, parts or ())
+    check_quote_range(labor_fee, wanted)
     r.findings, r.labor_fee = findings, labor_fee
     require_gate(r, "diagnose")
-    _reserve_parts(r, wanted, actor)
+    reserve_parts(r, wanted, actor)
     moved = move(r, "diagnose", actor)
     with translation.override(r.language):
-        record_transition(moved, text=findings, data=_diagnosis_data(r))
+        record_transition(moved, text=findings, data=diagnosis_data(r))
         if r.state == State.AWAITING_APPROVAL:
             queue_message(r, NotificationKind.QUOTE, _quote_message(r))
     return r
-
-
-def _parts_wanted(repair: Repair, parts: Sequence[PartLine]) -> list[tuple[Part, int]]:
-    """The parts asked for, each once with its total quantity. Raises ValidationFailed for a
-    part number that is not in the catalogue or a part that does not fit the repair's model."""
-    wanted: dict[str, int] = {}
-    for line in parts:
-        number = line["part_number"]
-        wanted[number] = wanted.get(number, 0) + line.get("quantity", 1)
-    found = {
-        p.part_number: p
-        for p in Part.objects.filter(part_number__in=wanted).prefetch_related("compatible_models")
-    }
-    missing = sorted(set(wanted) - set(found))
-    if missing:
-        raise invalid("parts", gettext_noop("Unknown part: %(parts)s."), parts=", ".join(missing))
-    if repair.product_model_id:
-        wrong = [
-            n
-            for n, p in found.items()
-            if repair.product_model_id not in {m.pk for m in p.compatible_models.all()}
-        ]
-        if wrong:
-            raise invalid(
-                "parts",
-                gettext_noop("Not for this model: %(parts)s."),
-                parts=", ".join(sorted(wrong)),
-            )
-    return [(found[n], q) for n, q in sorted(wanted.items())]
-
-
-def _check_quote_range(labor: int, wanted: list[tuple[Part, int]]) -> None:
-    """Labour plus parts must stay a sensible amount (and within the columns it is stored in:
-    the promised price, the ledger): a typo is a clear 400, never a DataError later."""
-    total = labor + sum(p.unit_price * q for p, q in wanted)
-    if total > MAX_AMOUNT:
-        raise invalid(
-            "labor_fee",
-            gettext_noop("The quote would be %(total)s won; at most %(most)s won."),
-            total=f"{total:,}",
-            most=f"{MAX_AMOUNT:,}",
-        )
-
-
-def _reserve_parts(repair: Repair, wanted: list[tuple[Part, int]], actor: Any) -> None:
-    """Reserve what is on hand; order the rest, and ask a deposit for it where the center does."""
-    who = as_actor(actor).user
-    made = [
-        parts_services.reservation_create(repair=repair, part=p, quantity=q, actor_user=who)
-        for p, q in wanted
-    ]
-    waiting = [x for x in made if x.status == ReservationStatus.WAITING]
-    if waiting:
-        parts_services.parts_order_request(
-            center_id=repair.center_id,
-            lines=[(x.part, x.quantity, repair) for x in waiting],
-            actor_user=as_actor(actor).user,
-        )
-        if (
-            repair.center.requires_deposit_for_ordered_parts
-            and repair.coverage != Coverage.WARRANTY
-        ):
-            repair.deposit_required = sum(x.line_total for x in waiting)
-    refresh_reservations(repair)
-
-
-def _diagnosis_data(repair: Repair) -> dict[str, Any]:
-    return {
-        "findings": repair.findings,
-        "labor_fee": repair.labor_fee,
-        "parts": [
-            {"part_number": x.part.part_number, "quantity": x.quantity, "status": x.status}
-            for x in repair.active_reservations
-        ],
-        "quote_total": repair.quote_total,
-        "deposit_required": repair.deposit_required,
-    }
 
 
 def _quote_message(repair: Repair) -> str:
