@@ -236,6 +236,8 @@ def public_status(repair: Repair) -> dict[str, Any]:
             "approved": repair.quote_approved_at is not None,
             "deposit_required": repair.deposit_required,
             "deposit_paid": repair.deposit_paid,
+            "previous_total": repair.previous_quote_total,
+            "requote_reason": repair.requote_reason,
         }
     return {
         "ticket_number": repair.ticket_number,

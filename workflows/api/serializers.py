@@ -141,6 +141,8 @@ class RepairDetailSerializer(RepairListItemSerializer):
     outcome_reason = serializers.CharField()
     reservations = ReservationSerializer(many=True, source="reservations.all")
     quote = QuoteSerializer(source="*")
+    previous_quote_total = serializers.IntegerField(allow_null=True)  # before a requote
+    requote_reason = serializers.CharField()
     amount_paid = serializers.IntegerField()
     balance_due = serializers.IntegerField()
     refund_due = serializers.IntegerField()
@@ -192,6 +194,8 @@ class PublicQuoteSerializer(serializers.Serializer):
     approved = serializers.BooleanField()
     deposit_required = serializers.IntegerField()
     deposit_paid = serializers.IntegerField()
+    previous_total = serializers.IntegerField(allow_null=True)  # the total before a requote
+    requote_reason = serializers.CharField()
 
 
 class NextStepSerializer(serializers.Serializer):

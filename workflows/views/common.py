@@ -133,13 +133,18 @@ def _action_lists(actions: list[Any]) -> dict[str, Any]:
 def _diagnose_parts(
     request: HttpRequest, repair: Repair, actions: list[Any], failed: str
 ) -> list[Any]:
-    """The parts that fit the model, with the quantities typed in a refused diagnose form."""
-    if not any(a.name == "diagnose" for a in actions):
+    """The parts that fit the model, with the quantities typed in a refused diagnose (or
+    requote) form; a requote starts from the quantities of the quote it replaces."""
+    if not any(a.name in ("diagnose", "requote") for a in actions):
         return []
     parts = sel.compatible_parts(repair=repair)
-    typed = request.POST if failed == "diagnose" else {}
+    held: dict[str, int] = {}
+    for x in repair.active_reservations:
+        held[x.part.part_number] = held.get(x.part.part_number, 0) + x.quantity
+    typed = request.POST if failed in ("diagnose", "requote") else {}
     for choice in parts:
-        choice.typed = typed.get(f"qty_{choice.part.part_number}", "")
+        number = choice.part.part_number
+        choice.typed = typed.get(f"qty_{number}", "") if typed else held.get(number, "")
     return parts
 
 

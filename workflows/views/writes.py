@@ -52,12 +52,14 @@ def _diagnose_form(post: QueryDict) -> dict[str, Any]:
     ]
     if post.get("labor_fee", "").strip():
         data["labor_fee"] = post["labor_fee"]
+    if "reason" in post:  # requote
+        data["reason"] = post["reason"]
     return data
 
 
 def _transition_input(name: str, post: QueryDict) -> dict[str, Any]:
     """The form checked with the transition's input serializer (the registry's, the API's)."""
-    form = _diagnose_form(post) if name == "diagnose" else post
+    form = _diagnose_form(post) if name in ("diagnose", "requote") else post
     return validated(registry.TRANSITIONS[name].input_serializer, form)
 
 
