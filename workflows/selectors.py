@@ -3,6 +3,7 @@ prefetch_related, so an endpoint runs the same number of queries whatever the nu
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
@@ -163,3 +164,34 @@ def repair_public_key(*, ticket_number: str = "", token: str = "") -> Repair | N
         .only("id", "ticket_number", "status_token", "state", "customer__phone")
         .first()
     )
+
+
+def repair_warranty_source(*, center: Any, serial: str) -> Repair | None:
+    """The center's latest repair of this (normalised) serial that was done and closed within
+    its `repair_warranty_days`, counted in whole local days (closed N days ago still counts,
+    N + 1 does not); None when there is none. Only closed repairs with the work completed count:
+    a cancelled one, or one given back unrepaired, gave no work to warrant. One query."""
+    if not serial or center.repair_warranty_days <= 0:
+        return None
+    today = timezone.localdate()
+    since = today - dt.timedelta(days=center.repair_warranty_days)
+    start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
+    return (
+        Repair.objects.filter(
+            Q(device__serial_number=serial) | Q(reported_serial=serial),
+            center_id=center.pk,
+            state=State.CLOSED,
+            completed_at__isnull=False,
+            closed_at__gte=start,
+        )
+        .order_by("-closed_at", "-id")
+        .first()
+    )
+
+
+def repair_warranty_params(earlier: Repair) -> dict[str, str]:
+    """The facts the `repair_warranty` coverage reason names: the earlier ticket and its day."""
+    return {
+        "ticket": earlier.ticket_number,
+        "closed_on": f"{timezone.localdate(earlier.closed_at):%Y-%m-%d}",
+    }

@@ -19,7 +19,7 @@
   function showSerial(data) {
     serialStatus.replaceChildren();
     const badge = document.createElement("span");
-    badge.className = "badge ws-" + (data.status || "unknown");
+    badge.className = "badge ws-" + (data.repair_warranty ? "in_warranty" : (data.status || "unknown"));
     text(badge, data.label || "");
     serialStatus.appendChild(badge);
     if (data.detail) {

@@ -20,6 +20,7 @@ from service_center.models import (
     WarrantyStatus,
 )
 from service_center.selectors import SerialLookup, serial_lookup
+from workflows import selectors
 from workflows.choices import ActorKind, Coverage, IntakeChannel, NotificationKind, ReturnMethod
 from workflows.inputs import CustomerInput
 from workflows.models import Repair, new_ticket_number
@@ -37,8 +38,18 @@ from workflows.texts import CoverageReason
 # --- intake ----------------------------------------------------------------------------------
 
 
-def coverage_from_serial(lookup: SerialLookup | None) -> tuple[str, str, dict[str, str]]:
-    """(coverage, reason code, reason params): the reason is rendered when shown."""
+def coverage_from_serial(
+    lookup: SerialLookup | None, earlier: Repair | None = None
+) -> tuple[str, str, dict[str, str]]:
+    """(coverage, reason code, reason params): the reason is rendered when shown. A comeback
+    within the center's repair warranty (`earlier`: selectors.repair_warranty_source) is
+    warranty whatever the manufacturer's warranty says, naming the earlier ticket."""
+    if earlier is not None:
+        return (
+            Coverage.WARRANTY,
+            CoverageReason.REPAIR_WARRANTY,
+            selectors.repair_warranty_params(earlier),
+        )
     if lookup is None or lookup.device is None:
         return Coverage.UNDETERMINED, CoverageReason.SERIAL_UNKNOWN, {}
     facts = {"serial": lookup.serial_number}
@@ -104,7 +115,7 @@ def repair_intake(
         return_method=return_method,
         **_courier_fields(return_method, courier_address, person),
         language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
-        **_serial_facts(lookup, person),
+        **_serial_facts(lookup, person, center),
     )
     _record_intake(repair, who)
     return repair
@@ -126,10 +137,14 @@ def _courier_fields(return_method: str, address: str, person: Customer) -> dict[
     }
 
 
-def _serial_facts(lookup: SerialLookup | None, person: Customer) -> dict[str, Any]:
-    """The repair's device and coverage from the serial; an owner-less registered device
-    becomes the customer's."""
-    coverage, reason, facts = coverage_from_serial(lookup)
+def _serial_facts(
+    lookup: SerialLookup | None, person: Customer, center: ServiceCenter
+) -> dict[str, Any]:
+    """The repair's device and coverage from the serial (a comeback within this center's repair
+    warranty: `comeback_of`); an owner-less registered device becomes the customer's."""
+    serial = lookup.serial_number if lookup else ""
+    earlier = selectors.repair_warranty_source(center=center, serial=serial)
+    coverage, reason, facts = coverage_from_serial(lookup, earlier)
     if lookup and lookup.device and lookup.device.owner_id is None:
         Device.objects.filter(pk=lookup.device.pk, owner__isnull=True).update(owner=person)
     return {
@@ -138,6 +153,7 @@ def _serial_facts(lookup: SerialLookup | None, person: Customer) -> dict[str, An
         "coverage": coverage,
         "coverage_reason_code": reason,
         "coverage_reason_params": facts,
+        "comeback_of": earlier,
     }
 
 

@@ -23,6 +23,7 @@ from core.pages import (
 from core.validation import clean_phone, validated
 from service_center.models import ProductModel, WarrantyStatus
 from workflows import page_selectors as sel
+from workflows import selectors
 from workflows import services as s
 from workflows.choices import (
     Coverage,
@@ -30,6 +31,7 @@ from workflows.choices import (
     ReturnMethod,
 )
 from workflows.inputs import IntakeInSerializer
+from workflows.texts import CoverageReason, coverage_reason_text
 from workflows.views.common import (
     _center_id,
     _decorate_devices,
@@ -136,7 +138,22 @@ def lookup_serial(request: HttpRequest) -> JsonResponse:
         )
     else:
         answer.update(_known_serial(found))
+    center = request.user.staff_profile.center
+    earlier = selectors.repair_warranty_source(center=center, serial=found.serial_number)
+    if earlier is not None:
+        answer.update(_comeback(earlier))
     return JsonResponse(answer)
+
+
+def _comeback(earlier: Any) -> dict[str, Any]:
+    """A serial this center repaired and closed within its repair warranty: free again."""
+    facts = selectors.repair_warranty_params(earlier)
+    return {
+        "repair_warranty": facts,
+        "label": str(CoverageReason.REPAIR_WARRANTY.label),
+        "coverage": str(Coverage.WARRANTY.label),
+        "detail": coverage_reason_text(CoverageReason.REPAIR_WARRANTY, facts),
+    }
 
 
 def _known_serial(found: Any) -> dict[str, Any]:
