@@ -4,18 +4,18 @@ runs a constant number of queries whatever the number of rows (tests/test_pages_
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from core.roles import TECH
 from parts.models import Part, Reservation, Stock
 from service_center import selectors as center_selectors
 from service_center.models import Customer, Device
+from workflows import selectors
 from workflows.choices import (
     OPEN_STATES,
     EventKind,
@@ -62,20 +62,7 @@ class Board:
     results: list[Repair] | None = None  # a search
     query: str = ""
     total: int = 0
-
-
-def search_filter(query: str) -> Q:
-    """A ticket number (or part of one), or a phone number: its start or its last digits.
-    Phones are stored as +82..., so a number typed with its trunk 0 is matched without it."""
-    query = query.strip()
-    condition = Q(ticket_number__icontains=query.upper())
-    digits = re.sub(r"\D", "", query)
-    if len(digits) >= 4 and re.fullmatch(r"[\d\s\-+().]+", query):
-        if len(digits) >= 7 and digits.startswith("0"):
-            condition |= Q(customer__phone__contains="+82" + digits[1:])
-        else:
-            condition |= Q(customer__phone__endswith=digits)
-    return condition
+    more: bool = False  # a search found more than it shows
 
 
 def desk_board(*, center_id: int, query: str = "") -> Board:
@@ -84,10 +71,15 @@ def desk_board(*, center_id: int, query: str = "") -> Board:
     now = timezone.now()
     base = _card_queryset().filter(center_id=center_id)
     if query.strip():
-        results = list(base.filter(search_filter(query)).order_by("-created_at")[:SEARCH_LIMIT])
+        found = selectors.search_repairs(base, query).order_by("-created_at", "-id")
+        results = list(found[: SEARCH_LIMIT + 1])  # one more: are there others?
         for r in results:
             r.overdue_since = _first_overdue(r, now)
-        return Board(overdue=[], columns=[], results=results, query=query, total=len(results))
+        more = len(results) > SEARCH_LIMIT
+        results = results[:SEARCH_LIMIT]
+        return Board(
+            overdue=[], columns=[], results=results, query=query, total=len(results), more=more
+        )
     repairs = list(base.filter(state__in=BOARD_STATES).order_by("created_at", "id"))
     for r in repairs:
         r.overdue_since = _first_overdue(r, now)

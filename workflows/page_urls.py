@@ -33,6 +33,7 @@ urlpatterns = [
     path("desk/stock/", stock_views.stock_page, name="desk-stock"),
     path("desk/stock/adjust/", stock_views.stock_adjust, name="desk-stock-adjust"),
     path("desk/stock/transfer/", stock_views.stock_transfer, name="desk-stock-transfer"),
+    path("desk/repairs/", views.desk_repairs, name="desk-repairs"),
     path("desk/repairs/<str:ticket>/", views.desk_repair, name="desk-repair"),
     path("desk/repairs/<str:ticket>/payments/", payment_views.repair_payment, name="desk-payment"),
     path("desk/repairs/<str:ticket>/refunds/", payment_views.repair_refund, name="desk-refund"),

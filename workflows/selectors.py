@@ -4,6 +4,7 @@ prefetch_related, so an endpoint runs the same number of queries whatever the nu
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
@@ -12,8 +13,10 @@ from django.utils import timezone
 
 from core.errors import NotFound, ValidationFailed
 from core.roles import user_center_id
+from core.validation import clean_text
 from parts import selectors as parts_selectors
 from parts.models import Reservation
+from service_center.models import normalize_serial
 from workflows.choices import PaymentKind, State
 from workflows.models import Payment, Promise, Repair, RepairEvent
 
@@ -89,12 +92,55 @@ def _overdue_promises() -> QuerySet[Promise]:
     return Promise.objects.open().filter(repair=OuterRef("pk"), due_at__lt=timezone.now())
 
 
+SEARCH_MAX_LENGTH = 100
+
+
+def search_filter(query: str) -> Q:
+    """What a search box matches: the ticket number (or part of one), the customer's name
+    (contained, any case), a phone number (its start or its last digits; phones are stored as
+    +82..., so a number typed with its trunk 0 is matched without it), the serial (normalised:
+    "hbs-1100 k7q2" finds HBS1100K7Q2) and the product model's code or name."""
+    query = query.strip()
+    condition = (
+        Q(ticket_number__icontains=query.upper())
+        | Q(customer__name__icontains=query)
+        | Q(product_model__code__icontains=query)
+        | Q(product_model__name__icontains=query)
+    )
+    serial = normalize_serial(query)
+    if len(serial) >= 4:
+        condition |= Q(device__serial_number__contains=serial) | Q(reported_serial__contains=serial)
+    digits = re.sub(r"\D", "", query)
+    if len(digits) >= 4 and re.fullmatch(r"[\d\s\-+().]+", query):
+        if len(digits) >= 7 and digits.startswith("0"):
+            condition |= Q(customer__phone__contains="+82" + digits[1:])
+        else:
+            condition |= Q(customer__phone__endswith=digits)
+    return condition
+
+
+def search_repairs(queryset: QuerySet[Repair], query: str | None) -> QuerySet[Repair]:
+    """`queryset` narrowed to what `query` matches (all of it for no query), any state: the
+    API's `?q=` and the desk's search box. Raises ValidationFailed (field `q`) for control
+    characters or more than SEARCH_MAX_LENGTH characters."""
+    query = clean_text(query, field="q", max_length=SEARCH_MAX_LENGTH)
+    if not query:
+        return queryset
+    return queryset.filter(search_filter(query))
+
+
 def repair_list(
-    *, user: Any, state: str | None = None, technician: str | None = None, overdue: bool = False
+    *,
+    user: Any,
+    state: str | None = None,
+    technician: str | None = None,
+    overdue: bool = False,
+    query: str | None = None,
 ) -> QuerySet[Repair]:
-    """The board as a list: filter by state(s), technician (username or `me`), overdue promises.
-    Overdue first, then newest. Constant queries: one for the rows, one for the reservations."""
-    queryset = visible_repairs(user)
+    """The board as a list: filter by state(s), technician (username or `me`), overdue promises,
+    a search (`search_repairs`). Overdue first, then newest. Constant queries: one for the
+    rows, one for the reservations."""
+    queryset = search_repairs(visible_repairs(user), query)
     if state:
         states = [s.strip() for s in state.split(",") if s.strip()]
         unknown = [s for s in states if s not in State.values]

@@ -57,6 +57,12 @@ _LIST_PARAMS = [
     OpenApiParameter(
         "overdue", OpenApiTypes.BOOL, description="Only repairs with overdue promises"
     ),
+    OpenApiParameter(
+        "q",
+        OpenApiTypes.STR,
+        description="Search: ticket, phone digits, customer name, serial, model code or name "
+        "(any state; at most 100 characters)",
+    ),
 ]
 
 
@@ -73,6 +79,7 @@ class RepairListView(RepairViewMixin, BaseAPIView):
             state=query.get("state"),
             technician=query.get("technician"),
             overdue=query.get("overdue", "").lower() in ("true", "1", "yes"),
+            query=query.get("q"),
         )
         return self.paginated(repairs, RepairListItemSerializer)
 

@@ -5,6 +5,7 @@ from workflows.views.desk import (
     desk_calls,
     desk_intake,
     desk_repair,
+    desk_repairs,
     lookup_customer,
     lookup_serial,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "desk_calls",
     "desk_intake",
     "desk_repair",
+    "desk_repairs",
     "lookup_customer",
     "lookup_serial",
     "status_approve",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -31,6 +32,7 @@ from workflows.choices import (
     ReturnMethod,
 )
 from workflows.inputs import IntakeInSerializer
+from workflows.models import Repair
 from workflows.texts import CoverageReason, coverage_reason_text
 from workflows.views.common import (
     _center_id,
@@ -46,12 +48,36 @@ from workflows.views.common import (
 @require_GET
 @staff_area(DESK_ROLES)
 def desk_board(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:60]
-    board = sel.desk_board(center_id=_center_id(request), query=query)
+    query = request.GET.get("q", "")
+    try:
+        board = sel.desk_board(center_id=_center_id(request), query=query)
+    except ValidationFailed as exc:  # a search with control characters or far too long
+        board = sel.desk_board(center_id=_center_id(request))
+        context = {"board": board, "query": query, "search_errors": error_messages(exc)["q"]}
+        return render_staff(request, "desk/board.html", context, status=400)
     board.columns = [(st, staff_state_label(st), rs, n) for st, _label, rs, n in board.columns]
     if board.results is not None and len(board.results) == 1:
         return redirect("desk-repair", board.results[0].ticket_number)
     return render_staff(request, "desk/board.html", {"board": board, "query": query})
+
+
+REPAIRS_PER_PAGE = 25
+
+
+@require_GET
+@staff_area(DESK_ROLES)
+def desk_repairs(request: HttpRequest) -> HttpResponse:
+    """Every repair of the center, closed ones by default, searched like the board, paginated."""
+    state, query = request.GET.get("state", "closed"), request.GET.get("q", "")
+    context: dict[str, Any] = {"state": state, "query": query, "errors": {}}
+    try:
+        found = selectors.repair_list(user=request.user, state=state or None, query=query)
+    except ValidationFailed as exc:
+        context["errors"] = error_messages(exc)
+        found = Repair.objects.none()
+    context["page"] = Paginator(found, REPAIRS_PER_PAGE).get_page(request.GET.get("page"))
+    status = 400 if context["errors"] else 200
+    return render_staff(request, "desk/repairs.html", context, status=status)
 
 
 INTAKE_FIELDS = [
