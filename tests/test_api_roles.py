@@ -76,6 +76,9 @@ def _setup(name, make_repair, desk, tech, in_warranty):
     if name == "complete":
         repair = _ready(make_repair, desk, tech, in_warranty)
         return s.repair_start(repair=repair, actor=tech), {}
+    if name == "requote":
+        repair = _ready(make_repair, desk, tech, in_warranty)
+        return s.repair_start(repair=repair, actor=tech), {"findings": "more", "reason": "board"}
     if name == "notify_ready_for_pickup":
         return _repaired(make_repair, desk, tech, in_warranty), {}
     if name == "ship":
