@@ -276,6 +276,8 @@ def test_s5_the_honest_status_page(intake, desk_api, tech_api, anon_api, tech, s
         "approved": False,
         "deposit_required": 0,
         "deposit_paid": 0,
+        "previous_total": None,  # set by a requote
+        "requote_reason": "",
     }
     assert status["phone"] == "010-****-6789"
     labels = [item["label"] for item in status["timeline"]]
