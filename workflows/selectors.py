@@ -14,7 +14,7 @@ from core.roles import user_center_id
 from parts import selectors as parts_selectors
 from parts.models import Reservation
 from workflows.choices import PaymentKind, State
-from workflows.models import Payment, Promise, Repair, RepairEvent
+from workflows.models import IntakePhoto, Payment, Promise, Repair, RepairEvent
 
 
 def visible_repairs(user: Any) -> QuerySet[Repair]:
@@ -163,3 +163,13 @@ def repair_public_key(*, ticket_number: str = "", token: str = "") -> Repair | N
         .only("id", "ticket_number", "status_token", "state", "customer__phone")
         .first()
     )
+
+
+def repair_photos(*, repair: Repair) -> QuerySet[IntakePhoto]:
+    """A repair's intake photos, oldest first (one query)."""
+    return IntakePhoto.objects.filter(repair=repair).order_by("created_at", "id")
+
+
+def photo_for_staff(*, user: Any, photo_id: int) -> IntakePhoto | None:
+    """An intake photo of a repair the staff member may see, or None (one query)."""
+    return IntakePhoto.objects.filter(pk=photo_id, repair__in=visible_repairs(user)).first()

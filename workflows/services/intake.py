@@ -21,7 +21,7 @@ from service_center.models import (
 )
 from service_center.selectors import SerialLookup, serial_lookup
 from workflows.choices import ActorKind, Coverage, IntakeChannel, NotificationKind, ReturnMethod
-from workflows.inputs import CustomerInput
+from workflows.inputs import ConditionLine, CustomerInput
 from workflows.models import Repair, new_ticket_number
 from workflows.roles import actor_may
 from workflows.services.core import (
@@ -82,6 +82,7 @@ def repair_intake(
     accessories: str = "",
     courier_address: str = "",
     language: str = "",
+    condition: list[ConditionLine] | None = None,
 ) -> Repair:
     """Take a device (or a phoned-in problem) in, with input checked at the edge (the serial
     comes normalised). Coverage follows the serial: warranty, paid (expired or parallel import),
@@ -99,6 +100,7 @@ def repair_intake(
         product_model=model,
         symptom=symptom,
         accessories=accessories,
+        condition=[dict(line) for line in condition or []],
         intake_channel=intake_channel,
         device_in_shop=device_in_shop,
         return_method=return_method,
