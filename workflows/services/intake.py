@@ -100,7 +100,10 @@ def repair_intake(
         product_model=model,
         symptom=symptom,
         accessories=accessories,
-        condition=[dict(line) for line in condition or []],
+        condition=[
+            {"item": c["item"], "state": c["state"], "note": c.get("note", "")}
+            for c in condition or []
+        ],
         intake_channel=intake_channel,
         device_in_shop=device_in_shop,
         return_method=return_method,
