@@ -23,10 +23,12 @@ class TooManyPhotos(DomainError):
 
 
 def repair_add_photo(*, repair: Repair | int, actor: Any, upload: Any) -> IntakePhoto:
-    """Decode and clean the upload (core.images: NotAnImage, ImageTooLarge), store the photo and
-    its thumbnail in the default storage, add the row. Locks the repair; raises PermissionDenied,
-    NotFound, TooManyPhotos. The files of a refused or rolled-back photo are deleted again."""
-    clean = clean_image(upload)  # before any lock: decoding is the slow part
+    """Decode and clean the upload unless it is a CleanImage already (core.images: NotAnImage,
+    ImageTooLarge), store the photo and its thumbnail in the default storage, add the row.
+    Locks the repair; raises PermissionDenied, NotFound, TooManyPhotos. The files of a refused
+    or rolled-back photo are deleted again."""
+    # Before any lock: decoding is the slow part (the intake page has done it already).
+    clean = upload if isinstance(upload, CleanImage) else clean_image(upload)
     base = f"intake/{secrets.token_urlsafe(18)}"
     names = (
         default_storage.save(f"{base}.jpg", ContentFile(clean.image)),
