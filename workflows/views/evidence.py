@@ -3,6 +3,7 @@ radio buttons and a note per item, for the chosen model's category) and the phot
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -19,6 +20,7 @@ from workflows import condition as checklist
 from workflows import services as s
 from workflows.views.common import _area_of, _get_repair, _repair_url, require_role
 
+_LINE_ERROR = re.compile(r"condition_(\d+)(?:_|$)")
 MAX_FORM_PHOTOS = 10  # one intake form's photos; more are added on the repair page
 
 
@@ -34,11 +36,12 @@ def condition_from_post(post: Any) -> list[dict[str, str]]:
 
 
 def condition_errors(errors: dict[str, list[str]], lines: list[dict[str, str]]) -> None:
-    """`condition.2.note` -> `condition_<item>`, beside the item's row (in place)."""
-    for name in [n for n in errors if n.startswith("condition.")]:
-        index = name.split(".")[1]
-        item = lines[int(index)]["item"] if index.isdigit() and int(index) < len(lines) else ""
-        errors.setdefault(f"condition_{item}" if item else "condition", []).extend(errors.pop(name))
+    """`condition_2_note` (error_messages' key for `condition.2.note`) -> `condition_<item>`,
+    beside the item's row (in place)."""
+    for name in [n for n in errors if _LINE_ERROR.match(n)]:
+        index = int(_LINE_ERROR.match(name).group(1))
+        key = f"condition_{lines[index]['item']}" if index < len(lines) else "condition"
+        errors.setdefault(key, []).extend(errors.pop(name))
 
 
 def checklist_context(models: list[ProductModel], code: str, post: Any) -> dict[str, Any]:
