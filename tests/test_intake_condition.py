@@ -108,3 +108,12 @@ def test_the_korean_ticket_prints_the_checklist_in_korean(make_repair):
 def test_a_ticket_without_a_checklist_prints_no_checklist_row(make_repair):
     text = pdf_text(render_claim_ticket(make_repair(language="en"), variant="a4"))
     assert "Condition at intake" not in text
+
+
+def test_a_full_checklist_keeps_the_a4_ticket_on_one_page(make_repair):
+    lines = [
+        {"item": i, "state": "damaged", "note": "모서리 찍힘, 작은 흠집 " * 3}
+        for i in condition.DEFAULT_ITEMS
+    ]
+    pdf = render_claim_ticket(make_repair(condition=lines), variant="a4")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
