@@ -208,3 +208,12 @@ def test_the_photo_list_runs_the_same_queries_for_one_photo_as_for_five(ticket, 
     five = _list_queries(client, ticket)
     assert (one[1], five[1]) == (1, 5)
     assert one[0] == five[0] <= 5
+
+
+def test_each_photo_writes_a_staff_only_timeline_row(desk_api, ticket):
+    photo_id = upload(desk_api, ticket, photo_bytes()).json()["id"]
+    from workflows.models import RepairEvent
+
+    row = RepairEvent.objects.get(text_code="photo_added")
+    assert row.data == {"photo": photo_id} and row.customer_visible is False
+    assert row.actor.username == "desk"

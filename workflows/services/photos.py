@@ -13,8 +13,9 @@ from django.utils.translation import gettext_noop
 from core.errors import DomainError, Message
 from core.images import CleanImage, clean_image
 from core.roles import as_actor
+from workflows.choices import EventKind
 from workflows.models import IntakePhoto, Repair
-from workflows.services.core import atomic_service, lock_for
+from workflows.services.core import atomic_service, lock_for, record_event
 
 
 class TooManyPhotos(DomainError):
@@ -50,7 +51,7 @@ def _photo_create(
     limit = settings.PHOTOS_PER_REPAIR
     if IntakePhoto.objects.filter(repair=locked).count() >= limit:
         raise TooManyPhotos(Message(gettext_noop("At most %(n)s photos per repair."), n=limit))
-    return IntakePhoto.objects.create(
+    photo = IntakePhoto.objects.create(
         repair=locked,
         image=names[0],
         thumbnail=names[1],
@@ -58,3 +59,6 @@ def _photo_create(
         height=clean.height,
         uploaded_by=as_actor(actor).user,
     )
+    # The audit row, staff only (the customer sees the photos themselves on the status page).
+    record_event(locked, actor, EventKind.NOTE, code="photo_added", data={"photo": photo.pk})
+    return photo
