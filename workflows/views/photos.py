@@ -19,6 +19,7 @@ from workflows.photo_links import VARIANTS, signature_valid
 class IntakePhotoFileView(APIView):
     authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
     permission_classes = [AllowAny]
+    schema = None  # a page-side file view, not part of the API's schema
 
     def get(self, request: HttpRequest, photo_id: int, variant: str):
         photo = _photo(request, photo_id, variant)
