@@ -58,7 +58,12 @@ def clean_image(upload: Any) -> CleanImage:
     if size > MAX_BYTES:
         raise too_large()
     data = upload if isinstance(upload, bytes) else b"".join(upload.chunks())
-    picture = _upright_rgb(_decode(data))
+    decoded = _decode(data)
+    try:
+        picture = _upright_rgb(decoded)
+    except (*_DECODE_ERRORS, KeyError, ZeroDivisionError):
+        # A malformed EXIF block or an odd mode that decoded but cannot be turned into a photo.
+        raise not_an_image() from None
     picture.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     small = picture.copy()
     small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)

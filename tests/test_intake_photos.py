@@ -217,3 +217,15 @@ def test_each_photo_writes_a_staff_only_timeline_row(desk_api, ticket):
     row = RepairEvent.objects.get(text_code="photo_added")
     assert row.data == {"photo": photo_id} and row.customer_visible is False
     assert row.actor.username == "desk"
+
+
+def test_a_photo_with_a_broken_exif_orientation_is_refused_or_cleaned_never_a_500(desk_api, ticket):
+    from PIL import Image as PILImage
+
+    exif = PILImage.Exif()
+    exif[0x0112] = 99  # no such orientation
+    response = upload(desk_api, ticket, photo_bytes("JPEG", exif=exif.tobytes()))
+    assert response.status_code in (201, 400)
+    if response.status_code == 201:
+        stored = PILImage.open(io.BytesIO(fetch(desk_api, response.json()["url"])))
+        assert dict(stored.getexif()) == {}
