@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 from core.errors import (
     Conflict,
     DomainError,
+    Message,
     NotFound,
     PermissionDenied,
     TransitionBlocked,
@@ -128,6 +129,8 @@ def error_messages(exc: DomainError) -> dict[str, list[str]]:
         }
     if isinstance(exc, NotFound):
         return {"form": [_("Not found.")]}
+    if isinstance(exc.detail, Message):  # a domain error that says why (core.images: the photo)
+        return {"form": [exc.detail.translated()]}
     return {"form": [_("That did not work. Check the form and try again.")]}
 
 

@@ -85,6 +85,8 @@ ACTION_ACTORS: dict[str, frozenset[str]] = {
     "record_payment": frozenset({DESK, MANAGER}),
     "record_refund": frozenset({DESK, MANAGER}),
     "intake": frozenset({DESK, MANAGER}),
+    # Intake evidence: the desk, a manager, or the technician who owns the repair.
+    "add_photo": frozenset({DESK, MANAGER, OWNER}),
     # Parts orders: technicians and the desk request; `ship` records the warehouse's dispatch,
     # so only a manager may say it happened; receiving puts units on the shelf (desk, manager).
     "order_parts": frozenset({DESK, MANAGER, TECH}),

@@ -196,6 +196,9 @@ PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded files (intake photos): a local folder by default; README "Photos" for S3.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"  # never served as is: photos go through workflows/views/photos.py
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -205,6 +208,8 @@ WHITENOISE_USE_FINDERS = True
 # --- Request limits -------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+# Uploads above this go to a temporary file rather than memory (photos: core/images.py).
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
 # --- Domain settings ------------------------------------------------------------------------
 # Dotted path of the class that delivers Notification rows (like Django's EMAIL_BACKEND).
@@ -213,6 +218,9 @@ NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
 # Public status lookups: per client IP and per ticket (wrong-phone guesses lock the ticket).
 PUBLIC_LOOKUP_RATE_PER_IP = env_int("PUBLIC_LOOKUP_RATE_PER_IP", 30)  # per minute
 PUBLIC_LOOKUP_FAILURES_PER_TICKET = env_int("PUBLIC_LOOKUP_FAILURES_PER_TICKET", 5)  # per hour
+# Intake photos: how many per repair, how long a customer's signed photo link works (seconds).
+PHOTOS_PER_REPAIR = env_int("PHOTOS_PER_REPAIR", 20)
+PHOTO_LINK_MAX_AGE = env_int("PHOTO_LINK_MAX_AGE", 3600)
 # Number of trusted proxies in front of the app (X-Forwarded-For hops to honour). 0 = none.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 

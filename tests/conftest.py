@@ -84,6 +84,14 @@ def _ledgers_agree(request):
     assert not found, found
 
 
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """A fresh MEDIA_ROOT for every test, so uploads never land in the project (the default
+    storage follows the setting)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture
 def outbox():
     """Messages actually delivered by the notification backend during the test."""

@@ -12,6 +12,7 @@ from parts import api as parts_api
 from service_center import api as center_api
 from workflows import api
 from workflows.api import payments as payments_api
+from workflows.api import photos as photos_api
 from workflows.api import stock as stock_api
 from workflows.registry import STAFF_TRANSITIONS
 
@@ -58,6 +59,7 @@ urlpatterns = [
         api.RepairCourierReturnView.as_view(),
         name="api-repair-courier-return",
     ),
+    path(REPAIR + "photos/", photos_api.RepairPhotosView.as_view(), name="api-repair-photos"),
     path(
         REPAIR + "payments/", payments_api.RepairPaymentsView.as_view(), name="api-repair-payments"
     ),

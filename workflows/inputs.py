@@ -27,6 +27,7 @@ from rest_framework import serializers
 from core.errors import ValidationFailed
 from core.validation import MAX_AMOUNT, When, clean_phone, has_control_characters
 from service_center.models import normalize_serial, serial_error
+from workflows import condition as checklist
 from workflows.choices import IntakeChannel, PaymentMethod, PromiseKind, ReturnMethod
 
 CALL_DIRECTIONS = ["outgoing", "incoming"]
@@ -205,6 +206,39 @@ class CustomerInSerializer(serializers.Serializer):
     address = Text(300)
 
 
+class ConditionLine(TypedDict):
+    """One checked item of the device at intake (workflows/condition.py)."""
+
+    item: str
+    state: str
+    note: str
+
+
+class ConditionLineInSerializer(serializers.Serializer):
+    item = serializers.ChoiceField(choices=list(checklist.ITEMS))
+    state = serializers.ChoiceField(choices=list(checklist.STATES))
+    note = Text(checklist.NOTE_MAX)
+
+
+class ConditionInSerializer(serializers.ListSerializer):
+    """The checklist: each item at most once."""
+
+    default_error_messages = {"duplicate": gettext_noop("Each item may be listed once.")}
+
+    def to_internal_value(self, data: Any) -> list[ConditionLine]:
+        lines = super().to_internal_value(data)
+        items = [line["item"] for line in lines]
+        if len(set(items)) != len(items):
+            self.fail("duplicate")
+        return lines
+
+
+def condition_field() -> ConditionInSerializer:
+    return ConditionInSerializer(
+        child=ConditionLineInSerializer(), required=False, max_length=len(checklist.ITEMS)
+    )
+
+
 class IntakeInSerializer(serializers.Serializer):
     customer = CustomerInSerializer()
     serial_number = Serial()
@@ -216,6 +250,7 @@ class IntakeInSerializer(serializers.Serializer):
     return_method = serializers.ChoiceField(choices=ReturnMethod.choices, default="pickup")
     courier_address = Text(300)
     language = serializers.ChoiceField(choices=["ko", "en"], required=False)
+    condition = condition_field()
 
 
 class PaymentInSerializer(serializers.Serializer):

@@ -22,7 +22,7 @@ from workflows.choices import (
     NotificationStatus,
     State,
 )
-from workflows.models import Notification, Promise, Repair, RepairEvent
+from workflows.models import IntakePhoto, Notification, Promise, Repair, RepairEvent
 
 # The board's columns, in the order work flows through the center.
 BOARD_STATES = [s for s in OPEN_STATES]
@@ -113,6 +113,7 @@ def repair_page(*, ticket_number: str, center_id: int | None) -> Repair | None:
         Prefetch("promises", queryset=Promise.objects.select_related("made_by__staff_profile")),
         Prefetch("events", queryset=RepairEvent.objects.order_by("at", "id")),
         Prefetch("notifications", queryset=Notification.objects.order_by("-created_at", "-id")),
+        Prefetch("photos", queryset=IntakePhoto.objects.order_by("created_at", "id")),
         Prefetch(
             "customer__devices",
             queryset=Device.objects.select_related("product_model").order_by("serial_number"),

@@ -4,7 +4,9 @@ from django.urls import include, path
 
 from service_center import views as staff_views
 from workflows import views
+from workflows.views import evidence as photo_views_page
 from workflows.views import payments as payment_views
+from workflows.views import photos as photo_views
 from workflows.views import stock as stock_views
 
 urlpatterns = [
@@ -37,6 +39,16 @@ urlpatterns = [
     path("desk/repairs/<str:ticket>/", views.desk_repair, name="desk-repair"),
     path("desk/repairs/<str:ticket>/payments/", payment_views.repair_payment, name="desk-payment"),
     path("desk/repairs/<str:ticket>/refunds/", payment_views.repair_refund, name="desk-refund"),
+    path(
+        "repairs/<str:ticket>/photos/",
+        photo_views_page.repair_add_photos,
+        name="repair-photos",
+    ),
+    path(
+        "photos/<int:photo_id>/<str:variant>/",
+        photo_views.IntakePhotoFileView.as_view(),
+        name="intake-photo",
+    ),
     # Technicians
     path("tech/", views.tech_home, name="tech-home"),
     path("tech/repairs/<str:ticket>/", views.tech_repair, name="tech-repair"),

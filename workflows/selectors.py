@@ -18,7 +18,7 @@ from parts import selectors as parts_selectors
 from parts.models import Reservation
 from service_center.models import normalize_serial
 from workflows.choices import PaymentKind, State
-from workflows.models import Payment, Promise, Repair, RepairEvent
+from workflows.models import IntakePhoto, Payment, Promise, Repair, RepairEvent
 
 
 def visible_repairs(user: Any) -> QuerySet[Repair]:
@@ -241,3 +241,13 @@ def repair_warranty_params(earlier: Repair) -> dict[str, str]:
         "ticket": earlier.ticket_number,
         "closed_on": f"{timezone.localdate(earlier.closed_at):%Y-%m-%d}",
     }
+
+
+def repair_photos(*, repair: Repair) -> QuerySet[IntakePhoto]:
+    """A repair's intake photos, oldest first (one query)."""
+    return IntakePhoto.objects.filter(repair=repair).order_by("created_at", "id")
+
+
+def photo_for_staff(*, user: Any, photo_id: int) -> IntakePhoto | None:
+    """An intake photo of a repair the staff member may see, or None (one query)."""
+    return IntakePhoto.objects.filter(pk=photo_id, repair__in=visible_repairs(user)).first()

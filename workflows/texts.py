@@ -85,6 +85,7 @@ EVENT_TEXTS = {
     "message_sent": _("Message sent to the customer: %(kind)s."),
     "payment_received": _("Payment of %(amount)s received (%(method)s)."),
     "refund_given": _("Refund of %(amount)s (%(method)s)."),
+    "photo_added": _("Intake photo added."),
 }
 
 # Params that hold an amount in won, a choice value or a time, rendered in the active language.

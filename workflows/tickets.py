@@ -35,6 +35,7 @@ from core.privacy import mask_address, mask_name
 from core.roles import staff_name
 from service_center.models import mask_phone
 from workflows.choices import Coverage, IntakeChannel, PromiseKind, ReturnMethod
+from workflows.condition import checklist_rows
 from workflows.models import Repair
 from workflows.services import status_link
 
@@ -337,6 +338,7 @@ def ticket_context(repair: Repair, *, variant: str = "a4") -> dict[str, Any]:
         **_device_lines(repair),
         "symptom": repair.symptom,
         "accessories": repair.accessories or pgettext("claim ticket", "None"),
+        "condition": checklist_rows(repair.condition),
         "coverage": _label("coverage", repair.coverage),
         "coverage_reason": repair.coverage_reason,
         "quote": _quote(repair),

@@ -25,7 +25,10 @@
     if (data.detail) {
       serialStatus.appendChild(text(document.createElement("span"), " " + data.detail)).className = "detail";
     }
-    if (data.product_model && modelSelect) { modelSelect.value = data.product_model.code; }
+    if (data.product_model && modelSelect) {
+      modelSelect.value = data.product_model.code;
+      modelSelect.dispatchEvent(new Event("change"));
+    }
   }
 
   function lookupSerial() {
@@ -113,6 +116,22 @@
       el.addEventListener("change", sync);
     });
     sync();
+  }
+
+  // --- intake: the condition checklist follows the chosen model's category ------------------
+  // Rows outside the category are hidden and their inputs disabled, so they are not sent.
+  const conditionMap = document.getElementById("condition-map");
+  if (conditionMap && modelSelect) {
+    const map = JSON.parse(conditionMap.textContent);
+    const showItems = function () {
+      const items = map[modelSelect.value] || map["default"];
+      document.querySelectorAll("#condition tr[data-item]").forEach(function (row) {
+        const shown = items.indexOf(row.dataset.item) !== -1;
+        row.hidden = !shown;
+        row.querySelectorAll("input").forEach(function (input) { input.disabled = !shown; });
+      });
+    };
+    modelSelect.addEventListener("change", showItems);
   }
 
   // --- no double submits: a second click while the first is under way does nothing ------------

@@ -120,6 +120,12 @@ class RepairListItemSerializer(serializers.Serializer):
         return timeline.state_label(repair.state)
 
 
+class ConditionLineSerializer(serializers.Serializer):
+    item = serializers.CharField()
+    state = serializers.CharField()
+    note = serializers.CharField()
+
+
 class RepairDetailSerializer(RepairListItemSerializer):
     """Everything staff of the repair's own center see (the status token included)."""
 
@@ -132,6 +138,7 @@ class RepairDetailSerializer(RepairListItemSerializer):
     serial_mismatch = serializers.BooleanField()
     symptom = serializers.CharField()
     accessories = serializers.CharField()
+    condition = ConditionLineSerializer(many=True)
     intake_channel = serializers.CharField()
     courier_recipient = serializers.CharField()
     courier_address = serializers.CharField()

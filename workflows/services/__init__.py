@@ -48,6 +48,7 @@ from workflows.services.payments import (  # noqa: F401
     repair_record_payment,
     repair_record_refund,
 )
+from workflows.services.photos import TooManyPhotos, repair_add_photo  # noqa: F401
 from workflows.services.quote import repair_requote  # noqa: F401
 from workflows.services.repair_and_return import (  # noqa: F401
     repair_cancel,

@@ -22,7 +22,7 @@ from service_center.models import (
 from service_center.selectors import SerialLookup, serial_lookup
 from workflows import selectors
 from workflows.choices import ActorKind, Coverage, IntakeChannel, NotificationKind, ReturnMethod
-from workflows.inputs import CustomerInput
+from workflows.inputs import ConditionLine, CustomerInput
 from workflows.models import Repair, new_ticket_number
 from workflows.roles import actor_may
 from workflows.services.core import (
@@ -93,6 +93,7 @@ def repair_intake(
     accessories: str = "",
     courier_address: str = "",
     language: str = "",
+    condition: list[ConditionLine] | None = None,
 ) -> Repair:
     """Take a device (or a phoned-in problem) in, with input checked at the edge (the serial
     comes normalised). Coverage follows the serial: warranty, paid (expired or parallel import),
@@ -110,6 +111,10 @@ def repair_intake(
         product_model=model,
         symptom=symptom,
         accessories=accessories,
+        condition=[
+            {"item": c["item"], "state": c["state"], "note": c.get("note", "")}
+            for c in condition or []
+        ],
         intake_channel=intake_channel,
         device_in_shop=device_in_shop,
         return_method=return_method,

@@ -23,7 +23,9 @@ from workflows.choices import (
     PromiseKind,
     State,
 )
+from workflows.condition import checklist_rows
 from workflows.models import Payment, Repair
+from workflows.photo_links import photo_url
 from workflows.roles import actor_may
 from workflows.services.payments import refunded
 
@@ -205,8 +207,21 @@ def payment_context(request: HttpRequest, repair: Repair, failed: str, errors: A
     }
 
 
+def evidence_context(request: HttpRequest, repair: Repair) -> dict[str, Any]:
+    """The intake evidence panel: the checklist and the photos (prefetched by the selector)."""
+    return {
+        "condition_rows": checklist_rows(repair.condition),
+        "photos": [
+            {"thumb": photo_url(p.pk, "thumb"), "full": photo_url(p.pk, "full"), "photo": p}
+            for p in repair.photos.all()
+        ],
+        "may_add_photo": actor_may(request.user, repair, "add_photo"),
+    }
+
+
 def _render_repair(request, repair, *, failed="", errors=None, status=200) -> HttpResponse:
     context = _repair_context(request, repair, failed=failed, errors=errors)
+    context.update(evidence_context(request, repair))
     if context["area"] == "desk":
         context.update(payment_context(request, repair, failed, errors))
     template = "tech/repair.html" if context["area"] == "tech" else "desk/repair.html"

@@ -41,6 +41,12 @@ from workflows.views.common import (
     _render_repair,
     staff_state_label,
 )
+from workflows.views.evidence import (
+    checklist_context,
+    clean_form_photos,
+    condition_errors,
+    condition_from_post,
+)
 
 # --- desk ----------------------------------------------------------------------------------
 
@@ -121,12 +127,10 @@ def desk_intake(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in INTAKE_FIELDS}
         try:
-            data = validated(IntakeInSerializer, _intake_input(values, request.LANGUAGE_CODE))
-            repair = s.repair_intake(
-                center=request.user.staff_profile.center, actor=request.user, **data
-            )
+            repair = _take_in(request, values)
         except DomainError as exc:
             errors, status = error_messages(exc), status_for(exc)
+            condition_errors(errors, condition_from_post(request.POST))
         else:
             messages.success(
                 request,
@@ -134,14 +138,40 @@ def desk_intake(request: HttpRequest) -> HttpResponse:
                 % {"ticket": repair.ticket_number},
             )
             return redirect("desk-repair", repair.ticket_number)
+    models = list(ProductModel.objects.order_by("name"))
     context = {
         "values": values,
         "errors": errors,
-        "product_models": ProductModel.objects.order_by("name"),
+        "product_models": models,
         "channels": IntakeChannel.choices,
         "return_methods": ReturnMethod.choices,
+        **checklist_context(models, values.get("product_model", ""), request.POST),
     }
     return render_staff(request, "desk/intake.html", context, status=status)
+
+
+def _take_in(request: HttpRequest, values: dict[str, Any]) -> Any:
+    """The form checked whole (every field's error and every bad photo at once), then the
+    repair taken in and its photos added."""
+    body = _intake_input(values, request.LANGUAGE_CODE)
+    body["condition"] = condition_from_post(request.POST)
+    found: dict[str, list[str]] = {}
+    data: dict[str, Any] = {}
+    photos = []
+    try:
+        data = validated(IntakeInSerializer, body)
+    except ValidationFailed as exc:
+        found.update(exc.errors)
+    try:
+        photos = clean_form_photos(request.FILES.getlist("photos"))
+    except ValidationFailed as exc:
+        found.update(exc.errors)
+    if found:
+        raise ValidationFailed(found)
+    repair = s.repair_intake(center=request.user.staff_profile.center, actor=request.user, **data)
+    for photo in photos:
+        s.repair_add_photo(repair=repair.pk, actor=request.user, upload=photo)
+    return repair
 
 
 @require_GET

@@ -22,7 +22,7 @@ from core.pages import (
 from core.privacy import mask_address, mask_name
 from core.roles import CUSTOMER_ACTOR
 from core.validation import validated
-from workflows import gate, public, registry
+from workflows import gate, public, registry, selectors
 from workflows import services as s
 from workflows.choices import (
     Coverage,
@@ -30,6 +30,7 @@ from workflows.choices import (
 )
 from workflows.inputs import CourierReturnInSerializer
 from workflows.models import Repair
+from workflows.photo_links import signed_photo_url
 
 # --- the public status page (no login) -----------------------------------------------------
 
@@ -134,8 +135,17 @@ def _status_context(repair: Repair, **extra: Any) -> dict[str, Any]:
         "errors": {},
         "values": {},
         "failed": "",
+        "photos": _signed_photos(repair),
         **extra,
     }
+
+
+def _signed_photos(repair: Repair) -> list[dict[str, str]]:
+    """The intake photos through links that work for PHOTO_LINK_MAX_AGE seconds (one query)."""
+    ids = selectors.repair_photos(repair=repair).values_list("pk", flat=True)
+    return [
+        {"thumb": signed_photo_url(pk, "thumb"), "full": signed_photo_url(pk, "full")} for pk in ids
+    ]
 
 
 def page_language(request: HttpRequest, repair: Repair) -> str:
