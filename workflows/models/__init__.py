@@ -1,6 +1,7 @@
 """The repair (`repair.py`: its state machine) and what it accumulates (`records.py`: timeline,
 promises, outbox, payments). Import from here: `from workflows.models import Repair`."""
 
+from workflows.models.appointments import Appointment, AppointmentStatus
 from workflows.models.records import Notification, Payment, Promise, RepairEvent
 from workflows.models.repair import (
     TICKET_ALPHABET,
@@ -12,6 +13,8 @@ from workflows.models.repair import (
 )
 
 __all__ = [
+    "Appointment",
+    "AppointmentStatus",
     "TICKET_ALPHABET",
     "UNREPAIRED_END_STATES",
     "Notification",
