@@ -100,7 +100,10 @@ def free_slots(repair: Repair, day: Any) -> list[dict[str, dt.datetime]]:
 
 def _slot_for(repair: Repair, start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     day = timezone.localtime(start).date()
-    check_booking_date(day)
+    try:
+        check_booking_date(day)
+    except ValidationFailed as refused:
+        raise ValidationFailed({"start": refused.errors["date"]}) from None
     for slot in day_slots(repair, day):
         if slot[0] == start:
             return slot

@@ -190,14 +190,19 @@ def settle_appointment(repair: Repair) -> Appointment | None:
     if not blockers:
         return None
     appointment.status = AppointmentStatus.WITHDRAWN
-    appointment.withdrawn_reason = blockers[0]["code"][:30]
+    appointment.withdrawn_reason = _cause(blockers)["code"][:30]
     appointment.save(update_fields=["status", "withdrawn_reason"])
     with translation.override(repair.language):
-        why = gate.booking_blockers(repair)[0]["message"]  # in the customer's language
+        why = _cause(gate.booking_blockers(repair))["message"]  # in the customer's language
         body = _withdrawn_message(repair, appointment, why)
         kind = NotificationKind.APPOINTMENT_WITHDRAWN
         queue_message(repair, kind, body, key=f"{repair.pk}:{kind}:{appointment.pk}")
     return appointment
+
+
+def _cause(blockers: list[dict[str, str]]) -> dict[str, str]:
+    """What to tell the customer: the reason (coverage, parts), not only the state it left."""
+    return next((b for b in blockers if b["code"] != "wrong_state"), blockers[0])
 
 
 def _withdrawn_message(repair: Repair, appointment: Appointment, why: str) -> str:
