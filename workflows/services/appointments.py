@@ -14,8 +14,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from core.errors import Conflict, TransitionBlocked, ValidationFailed
+from core.errors import Conflict, Message, TransitionBlocked, ValidationFailed
 from core.roles import as_actor, staff_name
 from workflows import gate
 from workflows.choices import ActorKind, EventKind, NotificationKind, PromiseKind
@@ -34,6 +35,7 @@ from workflows.services.core import (
 )
 
 BOOKING_DAYS = 30  # how far ahead a visit may be booked
+DATE_RANGE = "Choose a date from today to %(days)s days ahead."
 
 
 class SlotTaken(Conflict):
@@ -51,9 +53,7 @@ def check_booking_date(day: dt.date) -> None:
     """Today up to BOOKING_DAYS ahead, in the center's time zone; ValidationFailed otherwise."""
     today = timezone.localdate()
     if not today <= day <= today + dt.timedelta(days=BOOKING_DAYS):
-        raise ValidationFailed(
-            {"date": [f"Choose a date from today to {BOOKING_DAYS} days ahead."]}
-        )
+        raise ValidationFailed({"date": [Message(gettext_noop(DATE_RANGE), days=BOOKING_DAYS)]})
 
 
 def day_slots(repair: Repair, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
@@ -107,7 +107,7 @@ def _slot_for(repair: Repair, start: dt.datetime) -> tuple[dt.datetime, dt.datet
     for slot in day_slots(repair, day):
         if slot[0] == start:
             return slot
-    raise ValidationFailed({"start": ["Choose one of the free slots."]})
+    raise ValidationFailed({"start": [Message(gettext_noop("Choose one of the free slots."))]})
 
 
 # --- booking -----------------------------------------------------------------------------------
