@@ -45,6 +45,7 @@ urlpatterns = [
     path("status/t/<str:token>/approve/", views.status_approve, name="status-approve"),
     path("status/t/<str:token>/decline/", views.status_decline, name="status-decline"),
     path("status/t/<str:token>/courier/", views.status_courier, name="status-courier"),
+    path("status/t/<str:token>/book/", views.status_book, name="status-book"),
 ]
 
 # Writes on a repair, the same under /desk/ and /tech/ (the page they redirect back to differs).

@@ -23,6 +23,7 @@ from workflows.services.actions import (  # noqa: F401
     repair_request_courier_return,
 )
 from workflows.services.appointments import (  # noqa: F401
+    BOOKING_DAYS,
     AlreadyBooked,
     SlotTaken,
     free_slots,
