@@ -6,6 +6,7 @@ from service_center import views as staff_views
 from workflows import views
 from workflows.views import payments as payment_views
 from workflows.views import stock as stock_views
+from workflows.views import visits as visit_views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -34,6 +35,7 @@ urlpatterns = [
     path("desk/stock/adjust/", stock_views.stock_adjust, name="desk-stock-adjust"),
     path("desk/stock/transfer/", stock_views.stock_transfer, name="desk-stock-transfer"),
     path("desk/repairs/<str:ticket>/", views.desk_repair, name="desk-repair"),
+    path("desk/repairs/<str:ticket>/visit/", visit_views.desk_book_visit, name="desk-book-visit"),
     path("desk/repairs/<str:ticket>/payments/", payment_views.repair_payment, name="desk-payment"),
     path("desk/repairs/<str:ticket>/refunds/", payment_views.repair_refund, name="desk-refund"),
     # Technicians
