@@ -299,3 +299,23 @@ def test_staff_slots_run_a_constant_number_of_queries(desk, repair, django_asser
     # token, groups, the repair, its reservations, the technician's bookings
     with django_assert_num_queries(5):
         assert get(client, path, date=str(open_day())).status_code == 200
+
+
+def test_the_reminder_command_queues_tomorrows_reminders_once(repair, capsys):
+    from django.core.management import call_command
+
+    start = timezone.make_aware(
+        dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time(10, 0))
+    )
+    Appointment.objects.create(
+        repair=repair,
+        center=repair.center,
+        technician=repair.technician,
+        start=start,
+        end=start + dt.timedelta(minutes=30),
+        booked_by="desk",
+    )
+    call_command("send_appointment_reminders")
+    call_command("send_appointment_reminders")
+    assert capsys.readouterr().out.split() == ["queued", "1", "queued", "0"]
+    assert Notification.objects.filter(repair=repair, kind="appt_reminder").count() == 1
