@@ -121,6 +121,8 @@ def error_messages(exc: DomainError) -> dict[str, list[str]]:
         return {"form": [b["message"] for b in exc.blockers] or [_("Transition not allowed.")]}
     if isinstance(exc, PermissionDenied):
         return {"form": [_("Your role may not do this on this repair.")]}
+    if isinstance(exc, Conflict) and exc.code != Conflict.code:
+        return {"form": [translated(str(exc))]}  # a conflict with its own sentence: slot_taken
     if isinstance(exc, Conflict):
         return {
             "form": [

@@ -17,9 +17,10 @@ from workflows import services as s
 pytestmark = pytest.mark.django_db
 
 # Measured: token+user+profile (1) + groups (1) + the repair (1) + reservations (1) + promises (1)
-# + events (1) + the customer's other repairs (1).
-DETAIL_QUERIES = 7
-PUBLIC_QUERIES = 5  # key lookup (1), then the repair, reservations, events, promises
+# + events (1) + appointments (1) + the customer's other repairs (1).
+DETAIL_QUERIES = 8
+# key lookup (1), then the repair, reservations, events, promises, appointments
+PUBLIC_QUERIES = 6
 
 
 def _busy_repair(make_repair, desk, tech, spring, battery, center):

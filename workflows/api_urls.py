@@ -11,6 +11,7 @@ from core.errors import api_not_found
 from parts import api as parts_api
 from service_center import api as center_api
 from workflows import api
+from workflows.api import appointments as appointments_api
 from workflows.api import payments as payments_api
 from workflows.api import photos as photos_api
 from workflows.api import stock as stock_api
@@ -46,6 +47,7 @@ urlpatterns = [
     path(V1 + "repairs/", api.RepairListView.as_view(), name="api-repairs"),
     path(REPAIR, api.RepairDetailView.as_view(), name="api-repair"),
     *transition_routes(REPAIR, STAFF_TRANSITIONS, api.transition_view, "api-repair"),
+    path(REPAIR + "slots/", appointments_api.RepairSlotsView.as_view(), name="api-repair-slots"),
     path(REPAIR + "notes/", api.RepairNoteView.as_view(), name="api-repair-notes"),
     path(REPAIR + "calls/", api.RepairCallView.as_view(), name="api-repair-calls"),
     path(REPAIR + "promises/", api.RepairPromiseView.as_view(), name="api-repair-promises"),
@@ -76,6 +78,8 @@ urlpatterns = [
     path(V1 + "parts-orders/", api.PartsOrderListView.as_view(), name="api-parts-orders"),
     *transition_routes(ORDER, api.ORDER_TRANSITIONS, api.order_transition_view, "api-parts-order"),
     path(V1 + "public/status/", api.PublicStatusView.as_view(), name="api-public-status"),
+    path(V1 + "public/slots/", appointments_api.PublicSlotsView.as_view(), name="api-public-slots"),
+    path(V1 + "public/book/", appointments_api.PublicBookView.as_view(), name="api-public-book"),
     path(V1 + "public/approve/", api.PublicApproveView.as_view(), name="api-public-approve"),
     path(V1 + "public/decline/", api.PublicDeclineView.as_view(), name="api-public-decline"),
     path(

@@ -88,6 +88,9 @@ class NotificationKind(models.TextChoices):
     PARTS_DELAYED = "parts_delayed", _("Parts delayed")
     COVERAGE_CHANGED = "coverage_changed", _("Coverage changed")
     RECEIVED = "received", _("Repair received")
+    APPOINTMENT_BOOKED = "appointment_booked", _("Appointment booked")
+    APPOINTMENT_WITHDRAWN = "appt_withdrawn", _("Appointment withdrawn")
+    APPOINTMENT_REMINDER = "appt_reminder", _("Appointment reminder")
 
 
 class NotificationChannel(models.TextChoices):

@@ -195,3 +195,13 @@ def condition(name: str) -> Callable[[Any], bool]:
 
     holds.__name__ = f"{name}_checks_pass"
     return holds
+
+
+def booking_blockers(repair: Any) -> list[Blocker]:
+    """What stops a visit being booked (or kept): `invite_for_repair`'s state and checks, except
+    that a customer already invited may still pick a time."""
+    codes = [c for c in transition_checks("invite_for_repair") if c != "already_invited"]
+    blockers = check(repair, codes, "invite_for_repair")
+    if not state_allows(repair, "invite_for_repair"):
+        blockers.insert(0, state_blocker(repair, "invite_for_repair"))
+    return blockers

@@ -286,3 +286,17 @@ class CourierReturnInSerializer(serializers.Serializer):
 
 class EmptyInSerializer(serializers.Serializer):
     pass
+
+
+class BookingDaySerializer(serializers.Serializer):
+    """A day to show a visit's free slots for."""
+
+    date = serializers.DateField(
+        required=True, error_messages={"invalid": gettext_noop("Enter a date as YYYY-MM-DD.")}
+    )
+
+
+class BookingSlotSerializer(serializers.Serializer):
+    """The start of the slot a visit is booked for (one of the free slots)."""
+
+    start = When(required=True)

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from core.roles import TECH
+from core.roles import TECH, staff_name
 from parts.models import Part, Reservation, Stock
 from service_center import selectors as center_selectors
 from service_center.models import Customer, Device
@@ -22,7 +22,7 @@ from workflows.choices import (
     NotificationStatus,
     State,
 )
-from workflows.models import IntakePhoto, Notification, Promise, Repair, RepairEvent
+from workflows.models import Appointment, IntakePhoto, Notification, Promise, Repair, RepairEvent
 
 # The board's columns, in the order work flows through the center.
 BOARD_STATES = [s for s in OPEN_STATES]
@@ -96,6 +96,22 @@ def desk_board(*, center_id: int, query: str = "") -> Board:
         # A column of hundreds helps nobody and costs a render each; the rest is a search away.
         columns.append((state.value, state.label, in_state[:COLUMN_LIMIT], len(in_state)))
     return Board(overdue=overdue[:COLUMN_LIMIT], columns=columns, total=len(repairs))
+
+
+def todays_visits(*, center_id: int) -> list[tuple[str, list[Appointment]]]:
+    """The board's panel: today's booked or done visits at the center, per technician (one
+    query), in time order."""
+    today = timezone.localdate()
+    rows = (
+        Appointment.objects.filter(center_id=center_id, start__date=today)
+        .filter(status__in=["booked", "done"])
+        .select_related("technician__staff_profile", "repair")
+        .order_by("technician__username", "start")
+    )
+    by_tech: dict[str, list[Appointment]] = {}
+    for row in rows:
+        by_tech.setdefault(staff_name(row.technician), []).append(row)
+    return list(by_tech.items())
 
 
 def repair_page(*, ticket_number: str, center_id: int | None) -> Repair | None:

@@ -8,6 +8,7 @@ from workflows.views import evidence as photo_views_page
 from workflows.views import payments as payment_views
 from workflows.views import photos as photo_views
 from workflows.views import stock as stock_views
+from workflows.views import visits as visit_views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -37,6 +38,7 @@ urlpatterns = [
     path("desk/stock/transfer/", stock_views.stock_transfer, name="desk-stock-transfer"),
     path("desk/repairs/", views.desk_repairs, name="desk-repairs"),
     path("desk/repairs/<str:ticket>/", views.desk_repair, name="desk-repair"),
+    path("desk/repairs/<str:ticket>/visit/", visit_views.desk_book_visit, name="desk-book-visit"),
     path("desk/repairs/<str:ticket>/payments/", payment_views.repair_payment, name="desk-payment"),
     path("desk/repairs/<str:ticket>/refunds/", payment_views.repair_refund, name="desk-refund"),
     path(
@@ -58,6 +60,7 @@ urlpatterns = [
     path("status/t/<str:token>/approve/", views.status_approve, name="status-approve"),
     path("status/t/<str:token>/decline/", views.status_decline, name="status-decline"),
     path("status/t/<str:token>/courier/", views.status_courier, name="status-courier"),
+    path("status/t/<str:token>/book/", views.status_book, name="status-book"),
 ]
 
 # Writes on a repair, the same under /desk/ and /tech/ (the page they redirect back to differs).

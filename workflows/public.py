@@ -28,7 +28,7 @@ from core.errors import DomainError, NotFound, ValidationFailed
 from core.roles import staff_name
 from workflows import gate, public_cache, selectors, timeline
 from workflows.choices import COURIER_REQUEST_STATES, State
-from workflows.models import Repair
+from workflows.models import AppointmentStatus, Repair
 
 NOT_FOUND_DETAIL = "No repair matches this ticket number and phone number."
 TICKET_WINDOW = 3600
@@ -226,6 +226,7 @@ def public_status_data(repair_id: int, render: Any) -> dict[str, Any]:
 
 def public_status(repair: Repair) -> dict[str, Any]:
     """The honest status page as data: only recorded facts, the phone masked."""
+    visit = selectors.current_appointment(repair)
     shipped = repair.state in (State.SHIPPED, State.CLOSED) and bool(repair.tracking_number)
     quote = None
     if repair.labor_fee is not None:
@@ -262,5 +263,14 @@ def public_status(repair: Repair) -> dict[str, Any]:
         # Only offer what would succeed: an undetermined coverage or an unpaid deposit blocks it.
         "can_approve": not gate.transition_blockers(repair, "approve"),
         "can_request_courier_return": repair.state in COURIER_REQUEST_STATES,
+        "appointment": _appointment(visit),
+        "can_book": not gate.booking_blockers(repair)
+        and not (visit and visit.status == AppointmentStatus.BOOKED),
         "timeline": timeline.public_timeline(repair),
     }
+
+
+def _appointment(appointment: Any) -> dict[str, Any] | None:
+    if appointment is None:
+        return None
+    return {"start": appointment.start, "end": appointment.end, "status": appointment.status}

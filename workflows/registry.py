@@ -160,7 +160,11 @@ TRANSITIONS: dict[str, Transition] = {
             label=_("Invite the customer in"),
             service="repair_invite_for_repair",
             checks=(*READINESS, "device_in_shop", "already_invited"),
-            inputs={"ready_by": Promised(required=False, allow_null=True)},
+            inputs={
+                "ready_by": Promised(required=False, allow_null=True),
+                # A visit booked with the invitation (a free slot of GET …/slots/).
+                "appointment_start": Promised(required=False, allow_null=True),
+            },
         ),
         Transition(
             "check_in_device",

@@ -18,7 +18,7 @@ from parts import selectors as parts_selectors
 from parts.models import Reservation
 from service_center.models import normalize_serial
 from workflows.choices import PaymentKind, State
-from workflows.models import IntakePhoto, Payment, Promise, Repair, RepairEvent
+from workflows.models import Appointment, IntakePhoto, Payment, Promise, Repair, RepairEvent
 
 
 def visible_repairs(user: Any) -> QuerySet[Repair]:
@@ -67,6 +67,7 @@ def repair_detail_get(*, user: Any, ticket_number: str) -> Repair:
             "promises", queryset=Promise.objects.select_related("made_by").order_by("due_at", "id")
         ),
         Prefetch("events", queryset=RepairEvent.objects.order_by("at", "id")),
+        _latest_appointments(),
         # The 20 most recent: enough to see a pattern, bounded for a customer with hundreds.
         Prefetch("customer__repairs", queryset=others[:20], to_attr="other_repairs"),
     )
@@ -74,6 +75,23 @@ def repair_detail_get(*, user: Any, ticket_number: str) -> Repair:
     if repair is None:
         raise NotFound("No such repair.")
     return repair
+
+
+def _latest_appointments() -> Prefetch:
+    """Newest first: `Repair.current_appointment` reads the first."""
+    return Prefetch(
+        "appointments",
+        queryset=Appointment.objects.order_by("-created_at", "-id"),
+        to_attr="appointment_list",
+    )
+
+
+def current_appointment(repair: Repair) -> Appointment | None:
+    """The repair's latest visit (booked, or how the last one ended), from the prefetch."""
+    found = getattr(repair, "appointment_list", None)
+    if found is None:
+        found = list(repair.appointments.order_by("-created_at", "-id")[:1])
+    return found[0] if found else None
 
 
 def repair_get_for_action(*, user: Any, ticket_number: str) -> Repair:
@@ -182,6 +200,7 @@ def _public_queryset() -> QuerySet[Repair]:
             queryset=parts_selectors.standing_order_lines(),
             to_attr="standing_order_lines",
         ),
+        _latest_appointments(),
     )
 
 

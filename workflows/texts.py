@@ -68,6 +68,7 @@ EVENT_TEXTS = {
         "The part's arrival date is no longer known; we will tell you as soon as it ships."
     ),
     "customer_invited": _("Customer invited in; price %(price)s."),
+    "visit_booked": _("Visit booked for %(when)s."),
     "device_received": _("Device received at the counter."),
     "serial_mismatch": _(
         "Serial at the counter %(found)s differs from the record %(recorded)s. "

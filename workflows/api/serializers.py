@@ -11,7 +11,7 @@ from service_center.api import (
     PastRepairSerializer,
     ProductModelBriefSerializer,
 )
-from workflows import gate, services, timeline
+from workflows import gate, selectors, services, timeline
 from workflows.inputs import CourierReturnInSerializer, text
 from workflows.registry import STAFF_TRANSITIONS, TRANSITIONS
 from workflows.roles import actor_may
@@ -100,6 +100,12 @@ class EventSerializer(serializers.Serializer):
         return timeline.event_label(event)
 
 
+class AppointmentSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    status = serializers.CharField()
+
+
 class RepairListItemSerializer(serializers.Serializer):
     ticket_number = serializers.CharField()
     state = serializers.CharField()
@@ -156,6 +162,7 @@ class RepairDetailSerializer(RepairListItemSerializer):
     invited_at = serializers.DateTimeField(allow_null=True)
     promised_price = serializers.IntegerField(allow_null=True)
     promised_ready_by = serializers.DateTimeField(allow_null=True)
+    appointment = serializers.SerializerMethodField()
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
     readiness = BlockerSerializer(many=True, source="readiness_blockers")
@@ -189,6 +196,11 @@ class RepairDetailSerializer(RepairListItemSerializer):
             if actor_may(user, repair, name) and all(b["code"] in clearable for b in blockers):
                 available.append(name)
         return available
+
+    @extend_schema_field(AppointmentSerializer(allow_null=True))
+    def get_appointment(self, repair) -> dict | None:
+        found = selectors.current_appointment(repair)
+        return AppointmentSerializer(found).data if found else None
 
     def get_status_url(self, repair) -> str:
         return services.status_link(repair)
@@ -242,6 +254,8 @@ class PublicStatusSerializer(serializers.Serializer):
     tracking_number = serializers.CharField(allow_null=True)
     can_approve = serializers.BooleanField()
     can_request_courier_return = serializers.BooleanField()
+    appointment = AppointmentSerializer(allow_null=True)
+    can_book = serializers.BooleanField()
     timeline = TimelineItemSerializer(many=True)
 
 

@@ -1,6 +1,7 @@
 """The repair (`repair.py`: its state machine) and what it accumulates (`records.py`: timeline,
 promises, outbox, payments). Import from here: `from workflows.models import Repair`."""
 
+from workflows.models.appointments import Appointment, AppointmentStatus
 from workflows.models.photos import IntakePhoto
 from workflows.models.records import Notification, Payment, Promise, RepairEvent
 from workflows.models.repair import (
@@ -13,6 +14,8 @@ from workflows.models.repair import (
 )
 
 __all__ = [
+    "Appointment",
+    "AppointmentStatus",
     "TICKET_ALPHABET",
     "UNREPAIRED_END_STATES",
     "IntakePhoto",

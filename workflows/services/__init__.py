@@ -22,12 +22,20 @@ from workflows.services.actions import (  # noqa: F401
     repair_record_promise,
     repair_request_courier_return,
 )
+from workflows.services.appointments import (  # noqa: F401
+    BOOKING_DAYS,
+    AlreadyBooked,
+    SlotTaken,
+    free_slots,
+    repair_book_appointment,
+    repair_invite_for_repair,
+    send_appointment_reminders,
+)
 from workflows.services.before_repair import (  # noqa: F401
     repair_approve,
     repair_assign,
     repair_decline,
     repair_diagnose,
-    repair_invite_for_repair,
     repair_record_deposit,
     repair_set_coverage,
 )

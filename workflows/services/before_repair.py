@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -21,11 +20,10 @@ from workflows.choices import (
     NotificationKind,
     PaymentKind,
     PaymentMethod,
-    PromiseKind,
     State,
 )
 from workflows.inputs import PartLine
-from workflows.models import Promise, Repair
+from workflows.models import Repair
 from workflows.services import payments
 from workflows.services.core import (
     WORK_STARTED_STATES,
@@ -232,46 +230,3 @@ def repair_decline(*, repair: Repair | int, actor: Any, reason: str = "") -> Rep
     """The customer does not want the repair. Locks the repair; releases its reservations
     (freed stock goes to the next waiting repair after commit)."""
     return give_up(repair, "decline", actor, reason=reason)
-
-
-# --- invite ------------------------------------------------------------------------------------
-
-
-@atomic_service
-def repair_invite_for_repair(
-    *, repair: Repair | int, actor: Any, ready_by: dt.datetime | None = None
-) -> Repair:
-    """Call the customer in. Only when the readiness gate holds: coverage settled, price
-    approved, every part reserved on the shelf here, a technician on it. Locks the repair;
-    raises TransitionBlocked with the gate's blockers. Records the promised price and a
-    `ready_by` promise (a day from now unless given; the edge takes only future times), and
-    queues the one invitation message."""
-    r = lock_for(repair, "invite_for_repair", actor)
-    r.promised_ready_by = ready_by or timezone.now() + dt.timedelta(days=1)
-    moved = move(r, "invite_for_repair", actor)
-    facts = {"promised_price": r.promised_price, "ready_by": r.promised_ready_by.isoformat()}
-    record_transition(
-        moved, code="customer_invited", params={"price": r.promised_price}, data=facts
-    )
-    with translation.override(r.language):
-        Promise.objects.create(
-            repair=r,
-            kind=PromiseKind.READY_BY,
-            due_at=r.promised_ready_by,
-            made_by=as_actor(actor).user,
-            note=_("Repair on the spot, %(price)s") % {"price": won(r.promised_price)},
-        )
-        queue_message(r, NotificationKind.INVITE_FOR_REPAIR, _invitation(r))
-    return r
-
-
-def _invitation(repair: Repair) -> str:
-    return _(
-        "%(head)s: everything for your repair is ready. Come in from now on; it is done while "
-        "you wait (by %(when)s at the latest). Price: %(price)s. Technician: %(tech)s."
-    ) % {
-        "head": center_line(repair),
-        "when": f"{timezone.localtime(repair.promised_ready_by):%Y-%m-%d %H:%M}",
-        "price": won(repair.promised_price) if repair.promised_price else _("free (warranty)"),
-        "tech": staff_name(repair.technician),
-    }

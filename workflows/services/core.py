@@ -25,7 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
@@ -39,8 +39,15 @@ from core.errors import (
 from core.roles import SYSTEM_ACTOR, as_actor
 from parts.models import Reservation
 from workflows import gate, notify, public_cache, registry
-from workflows.choices import ActorKind, EventKind, State
-from workflows.models import Notification, Promise, Repair, RepairEvent
+from workflows.choices import ActorKind, EventKind, NotificationKind, State
+from workflows.models import (
+    Appointment,
+    AppointmentStatus,
+    Notification,
+    Promise,
+    Repair,
+    RepairEvent,
+)
 from workflows.roles import actor_may
 
 WORK_STARTED_STATES = (State.IN_REPAIR, State.REPAIRED, State.READY_FOR_PICKUP, State.SHIPPED)
@@ -155,7 +162,63 @@ def move(repair: Repair, name: str, actor: Any) -> Moved:
         ) from None
     repair.version += 1
     repair.save()
+    if State.READY_TO_REPAIR in (previous, repair.state):  # only there can a visit be booked
+        settle_appointment(repair)
     return Moved(repair, name, previous, actor)
+
+
+# --- the booked visit --------------------------------------------------------------------------
+
+
+def settle_appointment(repair: Repair) -> Appointment | None:
+    """The one place a booked visit follows the repair: once the device is in, the visit
+    happened (`done`); when a blocker appears (coverage, parts, the repair given up), it is
+    withdrawn and the customer told why, with a call-back offered, in the caller's transaction.
+    Call with the repair locked, after its change. Returns the appointment it changed."""
+    appointment = (
+        Appointment.objects.select_for_update()
+        .filter(repair=repair, status=AppointmentStatus.BOOKED)
+        .first()
+    )
+    if appointment is None:
+        return None
+    if repair.device_in_shop and repair.state in (State.READY_TO_REPAIR, State.IN_REPAIR):
+        appointment.status = AppointmentStatus.DONE
+        appointment.save(update_fields=["status"])
+        return appointment
+    blockers = gate.booking_blockers(repair)
+    if not blockers:
+        return None
+    appointment.status = AppointmentStatus.WITHDRAWN
+    appointment.withdrawn_reason = _cause(blockers)["code"][:30]
+    appointment.save(update_fields=["status", "withdrawn_reason"])
+    with translation.override(repair.language):
+        why = _cause(gate.booking_blockers(repair))["message"]  # in the customer's language
+        body = _withdrawn_message(repair, appointment, why)
+        kind = NotificationKind.APPOINTMENT_WITHDRAWN
+        queue_message(repair, kind, body, key=f"{repair.pk}:{kind}:{appointment.pk}")
+    return appointment
+
+
+def _cause(blockers: list[dict[str, str]]) -> dict[str, str]:
+    """What to tell the customer: the reason (coverage, parts), not only the state it left."""
+    return next((b for b in blockers if b["code"] != "wrong_state"), blockers[0])
+
+
+def _withdrawn_message(repair: Repair, appointment: Appointment, why: str) -> str:
+    return _(
+        "%(head)s: your visit on %(when)s can no longer go ahead: %(why)s We will call you back "
+        "to agree a new time; or call us on %(phone)s."
+    ) % {
+        "head": center_line(repair),
+        "when": local_slot(appointment.start),
+        "why": why,
+        "phone": repair.center.phone,
+    }
+
+
+def local_slot(when: Any) -> str:
+    return f"{timezone.localtime(when):%Y-%m-%d %H:%M}"
 
 
 def plain_transition(repair: Repair | int, name: str, actor: Any, *, code: str) -> Repair:

@@ -38,6 +38,7 @@ from workflows.services.core import (
     record_event,
     record_transition,
     refresh_reservations,
+    settle_appointment,
     status_link,
 )
 from workflows.texts import PART_ETA_WITHDRAWN
@@ -319,3 +320,4 @@ def repair_part_eta_withdrawn(*, repair_id: int, order_id: int, again_id: int | 
         said = texts.event_code_text(PART_ETA_WITHDRAWN, {})
         body = f"{center_line(repair)}: {said} {status_link(repair)}"
         queue_message(repair, kind, body, key=f"{repair.pk}:{kind}:order-{order_id}")
+    settle_appointment(repair)  # a visit booked on parts that will not come is withdrawn

@@ -17,6 +17,7 @@ from workflows.views.parts_orders import (
 )
 from workflows.views.status import (
     status_approve,
+    status_book,
     status_courier,
     status_decline,
     status_lookup,
@@ -44,6 +45,7 @@ __all__ = [
     "lookup_customer",
     "lookup_serial",
     "status_approve",
+    "status_book",
     "status_courier",
     "status_decline",
     "status_lookup",

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError, PermissionDenied, ValidationFailed
 from core.pages import error_messages, render_staff, status_for
 from core.roles import DESK, MANAGER, staff_name, user_center_id, user_roles
+from core.validation import validated
 from service_center.models import WarrantyStatus
-from workflows import gate, registry
+from workflows import gate, registry, selectors
 from workflows import page_selectors as sel
+from workflows import services as s
 from workflows.choices import (
     ActorKind,
     Coverage,
@@ -24,6 +28,7 @@ from workflows.choices import (
     State,
 )
 from workflows.condition import checklist_rows
+from workflows.inputs import BookingDaySerializer
 from workflows.models import Payment, Repair
 from workflows.photo_links import photo_url
 from workflows.roles import actor_may
@@ -219,11 +224,40 @@ def evidence_context(request: HttpRequest, repair: Repair) -> dict[str, Any]:
     }
 
 
+def visit_context(request: HttpRequest, repair: Repair) -> dict[str, Any]:
+    """The repair page's visit panel: the current visit, and the free slots of `?visit_date=`
+    (today by default) while one may be booked by this user."""
+    today = timezone.localdate()
+    context: dict[str, Any] = {
+        "visit": selectors.current_appointment(repair),
+        "visit_date": request.GET.get("visit_date", "")[:20] or f"{today}",
+        "visit_min": f"{today}",
+        "visit_max": f"{today + dt.timedelta(days=s.BOOKING_DAYS)}",
+        "visit_slots": None,
+        "visit_errors": {},
+    }
+    may = actor_may(request.user, repair, "invite_for_repair")
+    if not may or gate.booking_blockers(repair) or _booked(context["visit"]):
+        return context
+    try:
+        day = validated(BookingDaySerializer, {"date": context["visit_date"]})["date"]
+        context["visit_slots"] = s.free_slots(repair, day)
+    except DomainError as exc:
+        context["visit_errors"] = error_messages(exc)
+    return context
+
+
+def _booked(visit: Any) -> bool:
+    return visit is not None and visit.status == "booked"
+
+
 def _render_repair(request, repair, *, failed="", errors=None, status=200) -> HttpResponse:
     context = _repair_context(request, repair, failed=failed, errors=errors)
     context.update(evidence_context(request, repair))
     if context["area"] == "desk":
         context.update(payment_context(request, repair, failed, errors))
+        context.update(visit_context(request, repair))
+        context["book_errors"] = (errors or {}) if failed == "book" else {}
     template = "tech/repair.html" if context["area"] == "tech" else "desk/repair.html"
     return render_staff(request, template, context, status=status)
 

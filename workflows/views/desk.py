@@ -64,7 +64,9 @@ def desk_board(request: HttpRequest) -> HttpResponse:
     board.columns = [(st, staff_state_label(st), rs, n) for st, _label, rs, n in board.columns]
     if board.results is not None and len(board.results) == 1:
         return redirect("desk-repair", board.results[0].ticket_number)
-    return render_staff(request, "desk/board.html", {"board": board, "query": query})
+    visits = sel.todays_visits(center_id=_center_id(request)) if not query else []
+    context = {"board": board, "query": query, "visits": visits}
+    return render_staff(request, "desk/board.html", context)
 
 
 REPAIRS_PER_PAGE = 25

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,7 +29,7 @@ from workflows.choices import (
     Coverage,
     State,
 )
-from workflows.inputs import CourierReturnInSerializer
+from workflows.inputs import BookingDaySerializer, BookingSlotSerializer, CourierReturnInSerializer
 from workflows.models import Repair
 from workflows.photo_links import signed_photo_url
 
@@ -163,7 +164,29 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     with translation.override(page_language(request, found)):
-        return _status_render(request, "status/repair.html", _status_context(found))
+        context = _status_context(found, **_booking(request, found))
+        status = 400 if context["errors"] else 200
+        return _status_render(request, "status/repair.html", context, status=status)
+
+
+def _booking(request: HttpRequest, repair: Repair) -> dict[str, Any]:
+    """The visit picker: the free slots of `?date=` (today by default) while a visit may be
+    booked; a bad date is said beside the field."""
+    today = timezone.localdate()
+    picker = {
+        "slot_date": request.GET.get("date", "")[:20] or f"{today}",
+        "slot_min": f"{today}",
+        "slot_max": f"{today + dt.timedelta(days=s.BOOKING_DAYS)}",
+        "slots": None,
+    }
+    if gate.booking_blockers(repair):
+        return picker
+    try:
+        day = validated(BookingDaySerializer, {"date": picker["slot_date"]})["date"]
+        picker["slots"] = s.free_slots(repair, day)
+    except DomainError as exc:
+        picker["errors"] = error_messages(exc)
+    return picker
 
 
 def _customer_write(request: HttpRequest, repair: Repair, kind: str) -> None:
@@ -173,6 +196,9 @@ def _customer_write(request: HttpRequest, repair: Repair, kind: str) -> None:
     elif kind == "decline":
         inputs = validated(registry.TRANSITIONS["decline"].input_serializer, request.POST)
         s.repair_decline(repair=repair.pk, actor=CUSTOMER_ACTOR, **inputs)
+    elif kind == "book":
+        start = validated(BookingSlotSerializer, request.POST)["start"]
+        s.repair_book_appointment(repair=repair.pk, actor=CUSTOMER_ACTOR, start=start)
     else:
         inputs = validated(CourierReturnInSerializer, request.POST)
         s.repair_request_courier_return(repair=repair.pk, actor=CUSTOMER_ACTOR, **inputs)
@@ -196,6 +222,7 @@ def _status_write(request: HttpRequest, token: str, kind: str) -> HttpResponse:
             "approve": _("Thank you: you approved the quote. We go ahead with the repair."),
             "decline": _("You declined the quote. We will return the device without repairing it."),
             "courier": _("Thank you: we will send the device back by courier to this address."),
+            "book": _("Your visit is booked. We look forward to seeing you."),
         }
         messages.success(request, done[kind])
     return _no_store(redirect("status-token", token))
@@ -214,3 +241,8 @@ def status_decline(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def status_courier(request: HttpRequest, token: str) -> HttpResponse:
     return _status_write(request, token, "courier")
+
+
+@require_POST
+def status_book(request: HttpRequest, token: str) -> HttpResponse:
+    return _status_write(request, token, "book")
