@@ -199,13 +199,6 @@ class CenterForm(forms.ModelForm):
             "slot_minutes",
         )
 
-    def clean(self):
-        cleaned = super().clean()
-        opens, closes = cleaned.get("opens_at"), cleaned.get("closes_at")
-        if opens and closes and closes <= opens:
-            self.add_error("closes_at", _("The center must close after it opens."))
-        return cleaned
-
     def clean_code(self):
         try:
             return center_code_clean(self.cleaned_data.get("code"))
