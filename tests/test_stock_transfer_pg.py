@@ -52,8 +52,9 @@ def transfer(sender, receiver, part, quantity, user):
 
 
 def counts(center, part) -> tuple[int, int]:
-    row = Stock.objects.get(center=center, part=part)
-    return row.on_hand, row.reserved
+    """(on hand, reserved); a center that never held the part (a refused transfer) has (0, 0)."""
+    row = Stock.objects.filter(center=center, part=part).first()
+    return (row.on_hand, row.reserved) if row else (0, 0)
 
 
 def assert_ledgers_hold() -> None:
