@@ -78,6 +78,9 @@ def _pages(repairs) -> dict[str, list[str]]:
     }
 
 
+SHOWN = {"/desk/", "/desk/calls/", "/status/"}  # saved to look at, failing or not
+
+
 def _check(page, url: str) -> list[dict]:
     page.goto(url)
     return [v for v in b.axe_violations(page) if v["impact"] in b.SEVERE or v["id"] in NAMED_MINOR]
@@ -100,5 +103,7 @@ def test_no_page_has_a_serious_or_critical_axe_violation(
                 if violations:
                     found[f"{language} {name} {url}"] = violations
                     b.shot(page, f"a11y_{language}_{name}_{persona}_{len(found)}")
+                elif url in SHOWN:
+                    b.shot(page, f"a11y_{language}_{name}_{url.strip('/').replace('/', '_')}")
             context.close()
     assert not found, "axe-core violations:\n" + b.describe(found)
