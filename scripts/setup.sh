@@ -41,3 +41,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -r requirements.txt
   echo "$want" > "$stamp"
 fi
+
+# The accessibility tests (tests/test_browser_a11y.py) inject axe-core into each page. npm puts
+# it in .cache/axe (gitignored); without npm the tests skip and say why.
+AXE_VERSION=4.14.1
+if [ "${WITH_BROWSER:-0}" = "1" ]; then
+  axe=.cache/axe/node_modules/axe-core
+  if command -v npm >/dev/null 2>&1; then
+    if [ "$(node -p "require('./$axe/package.json').version" 2>/dev/null)" != "$AXE_VERSION" ]; then
+      echo "setup: installing axe-core $AXE_VERSION"
+      mkdir -p .cache/axe
+      npm install --prefix .cache/axe --no-save --no-audit --no-fund --silent \
+        "axe-core@$AXE_VERSION" >/dev/null || echo "setup: WARNING: could not install axe-core"
+    fi
+  fi
+fi

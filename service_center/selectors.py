@@ -16,6 +16,7 @@ from service_center.models import (
     Customer,
     Device,
     ProductModel,
+    ServiceCenter,
     WarrantyStatus,
     normalize_serial,
     serial_error,
@@ -73,3 +74,14 @@ def serial_lookup(raw: Any) -> SerialLookup:
     if device is None:
         return SerialLookup(serial, None, WarrantyStatus.UNKNOWN, None)
     return SerialLookup(serial, device, device.warranty_status(), device.warranty_until)
+
+
+def center_by_ticket_prefix(ticket_number: Any) -> ServiceCenter | None:
+    """The center a ticket number names (`GN-2611-…` → GN), whether or not the ticket exists:
+    what a locked-out customer is told to call. One query, none for a shapeless ticket."""
+    if not isinstance(ticket_number, str):
+        return None
+    code = ticket_number.strip().upper().split("-", 1)[0]
+    if not code or len(code) > 8 or not code.isalnum():
+        return None
+    return ServiceCenter.objects.filter(code=code).only("name", "phone").first()

@@ -144,6 +144,7 @@ def test_s1_the_missing_clip_spring_walked_through_the_pages(
     front.select_option(f"{form} select[name=coverage]", "paid")
     front.fill(f"{form} input[name=reason]", "고객이 유상 수리(100원)에 전화로 동의")
     _submit(front, form)
+    front.check("#action-approve input[name=confirm]")  # a one-way step: ticked first
     with front.expect_navigation():
         front.click("button[data-action=approve]")
     assert front.locator("#blocked-invite_for_repair").count() == 0
@@ -171,6 +172,7 @@ def test_s1_the_missing_clip_spring_walked_through_the_pages(
         front.click("button[data-action=notify_ready_for_pickup]")
     form = _open_action(front, "hand_over")
     assert front.input_value(f"{form} input[name=amount_paid]") == "100"
+    front.check(f"{form} input[name=confirm]")
     _submit(front, form)
     repair.refresh_from_db()
     assert repair.state == "closed" and repair.amount_paid == 100

@@ -319,7 +319,7 @@ def test_hand_over_refuses_more_than_is_due_at_the_api_and_on_the_page(
     refused_by_api(desk, path, {"amount_paid": 25001}, "amount_paid", code="overpayment")
     client.force_login(desk)
     page = f"/desk/repairs/{at_the_counter.ticket_number}/transitions/hand_over/"
-    form = {"amount_paid": "25001", "method": "card"}
+    form = {"amount_paid": "25001", "method": "card", "confirm": "1"}
     transition_refused_by_page(client, page, form, "hand_over", "amount_paid")
 
 

@@ -1,5 +1,7 @@
 """The intake form: live serial and customer lookups, errors beside the fields, input kept."""
 
+import re
+
 from tests.conftest import intake_form
 from workflows.models import Repair
 
@@ -61,3 +63,35 @@ def test_the_customer_lookup_shows_devices_and_past_repairs(client, desk, make_r
     assert answer["count"] == 1
     assert in_warranty.serial_number in answer["html"]
     assert repair.ticket_number in answer["html"]
+
+
+def test_the_intake_page_puts_the_cursor_in_the_phone_field(client, desk, headset):
+    client.force_login(desk)
+    html = client.get("/desk/intake/").content.decode()
+    assert html.count("autofocus") == 1
+    assert re.search(r'<input id="customer_phone"[^>]* autofocus', html)
+
+
+def test_an_empty_intake_submit_names_every_missing_field_at_once(client, desk, headset):
+    client.force_login(desk)
+    response = client.post("/desk/intake/", {})
+    assert response.status_code == 400
+    html = response.content.decode()
+    for field in ("customer_phone", "customer_name", "symptom"):
+        assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', html), field
+    assert html.count('class="ferr"') >= 4
+    assert "autofocus" not in html  # the browser's focus goes where the clerk left it
+    assert not Repair.objects.exists()
+
+
+def test_a_phoned_in_intake_with_nothing_typed_names_the_model_with_the_rest(client, desk, headset):
+    client.force_login(desk)
+    form = intake_form(
+        customer_name="", customer_phone="", symptom="", product_model="", intake_channel="phone"
+    )
+    response = client.post("/desk/intake/", form)
+    assert response.status_code == 400
+    html = response.content.decode()
+    for field in ("customer_phone", "customer_name", "symptom", "product_model"):
+        assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', html), field
+    assert not Repair.objects.exists()

@@ -50,14 +50,11 @@ def test_a_balance_due_keeps_hand_over_enabled_and_asks_for_the_payment(
     html = client.get(f"/desk/repairs/{repair.ticket_number}/").content.decode()
     assert 'id="action-hand_over"' in html
     assert 'name="amount_paid" type="number" min="0" value="20000"' in html
-    short = client.post(
-        f"/desk/repairs/{repair.ticket_number}/transitions/hand_over/", {"amount_paid": "1000"}
-    )
+    url = f"/desk/repairs/{repair.ticket_number}/transitions/hand_over/"
+    short = client.post(url, {"amount_paid": "1000", "confirm": "1"})
     assert short.status_code == 409
     assert 'value="1000"' in short.content.decode()  # what the clerk typed is still there
-    paid = client.post(
-        f"/desk/repairs/{repair.ticket_number}/transitions/hand_over/", {"amount_paid": "20000"}
-    )
+    paid = client.post(url, {"amount_paid": "20000", "confirm": "1"})
     assert paid.status_code == 302
     repair.refresh_from_db()
     assert repair.state == "closed"
@@ -85,7 +82,7 @@ def test_settling_coverage_and_approving_enables_the_invite(client, desk, spring
     client.force_login(desk)
     base = f"/desk/repairs/{spring_on_order.ticket_number}/"
     client.post(base + "transitions/set_coverage/", {"coverage": "paid", "reason": "유상 합의"})
-    client.post(base + "transitions/approve/", {})
+    client.post(base + "transitions/approve/", {"confirm": "1"})
     html = client.get(base).content.decode()
     assert 'id="action-invite_for_repair"' in html
     assert 'id="blocked-invite_for_repair"' not in html

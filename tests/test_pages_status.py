@@ -106,3 +106,40 @@ def test_an_unknown_link_shows_the_lookup_form(client, quoted):
     response = client.get("/status/t/not-a-real-token/")
     assert response.status_code == 404
     assert 'name="phone_last4"' in response.content.decode()
+
+
+def _lock(client, ticket, settings):
+    for i in range(settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET):
+        client.post("/status/", {"ticket_number": ticket, "phone_last4": f"{i:04d}"})
+    return client.post("/status/", {"ticket_number": ticket, "phone_last4": "6789"})
+
+
+def test_a_locked_ticket_says_when_to_try_again_and_which_number_to_call(
+    client, quoted, center, settings
+):
+    center.phone = "02-555-0100"
+    center.save()
+    client.cookies["django_language"] = "en"
+    locked = _lock(client, quoted.ticket_number, settings)
+    assert locked.status_code == 429
+    html = locked.content.decode()
+    minutes = -(-int(locked["Retry-After"]) // 60)
+    assert f"try again in {minutes} minute" in html
+    assert 'href="tel:02-555-0100"' in html and center.name in html
+
+
+def test_a_locked_unknown_ticket_of_a_known_center_says_the_same(client, center, settings):
+    center.phone = "02-555-0100"
+    center.save()
+    locked = _lock(client, "GN-2611-ZZZZZZ", settings)
+    assert locked.status_code == 429
+    html = locked.content.decode()
+    assert "분 후에 다시" in html
+    assert 'href="tel:02-555-0100"' in html
+
+
+def test_a_locked_ticket_of_no_known_center_gives_the_generic_advice(client, db, settings):
+    client.cookies["django_language"] = "en"
+    html = _lock(client, "ZZ-2611-ZZZZZZ", settings).content.decode()
+    assert "on the number on your claim ticket" in html
+    assert "tel:" not in html

@@ -27,6 +27,7 @@ from rest_framework import serializers
 from core.errors import ValidationFailed
 from core.validation import MAX_AMOUNT, When, clean_phone, has_control_characters
 from service_center.models import normalize_serial, serial_error
+from service_center.selectors import serial_lookup
 from workflows import condition as checklist
 from workflows.choices import IntakeChannel, PaymentMethod, PromiseKind, ReturnMethod
 
@@ -251,6 +252,34 @@ class IntakeInSerializer(serializers.Serializer):
     courier_address = Text(300)
     language = serializers.ChoiceField(choices=["ko", "en"], required=False)
     condition = condition_field()
+
+    def to_internal_value(self, data: Any) -> Any:
+        """The fields' errors, and with them the model a serial-less (or unregistered) device
+        needs: the service checks that too, but only once everything else is right, so the
+        clerk would learn of it on a second submit."""
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail)
+            if "product_model" not in errors and _model_needed(data):
+                errors["product_model"] = [MODEL_NEEDED]
+            raise serializers.ValidationError(errors) from exc
+
+
+MODEL_NEEDED = "The serial is unknown: say which product model it is."
+
+
+def _model_needed(data: Any) -> bool:
+    """No model typed and the serial names no registered device (one read, at most)."""
+    if not hasattr(data, "get") or str(data.get("product_model") or "").strip():
+        return False
+    serial = data.get("serial_number")
+    if not isinstance(serial, str) or not serial.strip():
+        return True
+    try:
+        return serial_lookup(serial).device is None
+    except ValidationFailed:
+        return False  # the serial's own error says it
 
 
 class PaymentInSerializer(serializers.Serializer):

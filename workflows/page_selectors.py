@@ -15,7 +15,7 @@ from core.roles import TECH, staff_name
 from parts.models import Part, Reservation, Stock
 from service_center import selectors as center_selectors
 from service_center.models import Customer, Device
-from workflows import selectors
+from workflows import gate, selectors
 from workflows.choices import (
     OPEN_STATES,
     EventKind,
@@ -309,3 +309,29 @@ def customers_by_phone(*, center_id: int, phone: Any) -> list[CustomerMatch]:
         CustomerMatch(c, list(c.devices.all()), list(c.repairs.all()))
         for c in customers.order_by("name", "id")[:10]
     ]
+
+
+@dataclass
+class Readiness:
+    """The repair page's "ready to repair?" panel: the gate's blockers, and the one sentence
+    that is true at this stage (`ready` only when the customer can really be served now)."""
+
+    blockers: list[dict[str, str]]
+    stage: str  # "before_quote" | "gate" | "ready" | "in_repair" | "done" | "closed"
+
+
+GATE_STATES = (State.AWAITING_APPROVAL, State.AWAITING_PARTS, State.READY_TO_REPAIR)
+
+
+def readiness_panel(repair: Repair) -> Readiness:
+    if repair.state not in OPEN_STATES:
+        return Readiness([], "closed")
+    if repair.state in (State.RECEIVED, State.DIAGNOSING):
+        return Readiness(gate.readiness_blockers(repair), "before_quote")
+    if repair.state == State.IN_REPAIR:
+        return Readiness([], "in_repair")
+    if repair.state not in GATE_STATES:
+        return Readiness([], "done")
+    blockers = gate.readiness_blockers(repair)
+    ready = not blockers and repair.state == State.READY_TO_REPAIR
+    return Readiness(blockers, "ready" if ready else "gate")

@@ -58,6 +58,7 @@ class Transition:
     inputs: dict[str, serializers.Field] = field(default_factory=dict)
     clearable: frozenset[str] = frozenset()  # blocker codes the transition's own input clears
     danger: bool = False  # gives the repair up: shown apart, in red
+    confirm: bool = False  # one way: the pages ask for a ticked "I confirm" box first
     staff_action: bool = True  # shown as a button on the staff pages
 
     @property
@@ -130,6 +131,7 @@ TRANSITIONS: dict[str, Transition] = {
             label=_("Customer approves the quote"),
             service="repair_approve",
             checks=("coverage_undetermined", "deposit_unpaid"),
+            confirm=True,
         ),
         # Wider than the first design (awaiting_approval only): a customer may withdraw at any
         # point before the work starts, and the device then goes back like any declined repair.
@@ -142,6 +144,7 @@ TRANSITIONS: dict[str, Transition] = {
             service="repair_decline",
             inputs={"reason": text(500)},
             danger=True,
+            confirm=True,
         ),
         Transition(
             "parts_arrived",
@@ -221,6 +224,7 @@ TRANSITIONS: dict[str, Transition] = {
             service="repair_report_unrepairable",
             inputs={"reason": text(500, required=True)},
             danger=True,
+            confirm=True,
         ),
         Transition(
             "notify_ready_for_pickup",
@@ -260,6 +264,7 @@ TRANSITIONS: dict[str, Transition] = {
             checks=("balance_due", "refund_due"),
             inputs={"amount_paid": amount(), "method": payment_method()},
             clearable=frozenset({"balance_due"}),
+            confirm=True,
         ),
         Transition(
             "confirm_delivery",
@@ -268,6 +273,7 @@ TRANSITIONS: dict[str, Transition] = {
             roles=frozenset({DESK, MANAGER}),
             label=_("Confirm delivery"),
             service="repair_confirm_delivery",
+            confirm=True,
         ),
         Transition(
             "cancel",
@@ -279,6 +285,7 @@ TRANSITIONS: dict[str, Transition] = {
             checks=("device_in_shop",),
             inputs={"reason": text(500, required=True)},
             danger=True,
+            confirm=True,
         ),
     ]
 }

@@ -141,4 +141,19 @@
     f.dataset.sent = "1";
     setTimeout(function () { delete f.dataset.sent; }, 4000);
   });
+  // --- board: the sideways-scroll hint and edge shadows only where there is more -------------
+  const boardWrap = document.getElementById("boardwrap");
+  const board = document.getElementById("board");
+  const boardHint = document.getElementById("board-hint");
+  function boardEdges() {
+    const more = board.scrollWidth - board.clientWidth;
+    boardWrap.classList.toggle("more-left", board.scrollLeft > 2);
+    boardWrap.classList.toggle("more-right", board.scrollLeft < more - 2);
+    if (boardHint) { boardHint.hidden = more <= 2; }
+  }
+  if (boardWrap && board) {
+    board.addEventListener("scroll", boardEdges, { passive: true });
+    window.addEventListener("resize", boardEdges);
+    boardEdges();
+  }
 })();

@@ -21,6 +21,7 @@ from workflows import gate, registry, selectors
 from workflows import page_selectors as sel
 from workflows import services as s
 from workflows.choices import (
+    OPEN_STATES,
     ActorKind,
     Coverage,
     PaymentMethod,
@@ -57,6 +58,15 @@ class Action:
     @property
     def only_wrong_state(self) -> bool:
         return all(b["code"] == "wrong_state" for b in self.blockers)
+
+    @property
+    def never_applies(self) -> bool:
+        """Blocked by the way the device goes back (ship on a pickup repair): no staff fix."""
+        return any(b["code"] == "wrong_return_method" for b in self.blockers)
+
+    @property
+    def confirm(self) -> bool:
+        return registry.TRANSITIONS[self.name].confirm
 
 
 def repair_actions(repair: Repair, user: Any) -> list[Action]:
@@ -127,13 +137,17 @@ def _label_events(events: list[Any]) -> list[Any]:
     return events
 
 
-def _action_lists(actions: list[Any]) -> dict[str, Any]:
-    """The side panel: what can be done now, what is blocked (and why), what comes later."""
+def _action_lists(repair: Repair, actions: list[Any]) -> dict[str, Any]:
+    """The side panel: what can be done now, what is blocked (and why), what comes later. A
+    closed or cancelled repair lists no disabled step, and a step the return method rules out
+    (ship on a pickup repair) is not listed at all: nobody at the desk can clear it."""
+    finished = repair.state not in OPEN_STATES
+    disabled = [a for a in actions if not a.enabled and not a.never_applies and not finished]
     return {
         "available": sorted((a for a in actions if a.enabled), key=lambda a: a.danger),
         "inputless": {n for n in registry.STAFF_TRANSITIONS if registry.TRANSITIONS[n].inputless},
-        "blocked": [a for a in actions if not a.enabled and not a.only_wrong_state],
-        "later": [a for a in actions if not a.enabled and a.only_wrong_state],
+        "blocked": [a for a in disabled if not a.only_wrong_state],
+        "later": [a for a in disabled if a.only_wrong_state],
     }
 
 
@@ -167,16 +181,18 @@ def _repair_context(
     for a in actions:
         if a.name == failed:
             a.values, a.errors = request.POST.dict(), errors or {}
+            # The refusal repeats what the form asked for: say it once, as the error.
+            a.asks_for = [m for m in a.asks_for if m not in a.errors.get("form", [])]
     devices = list(repair.customer.devices.all())
     _decorate_devices(devices)
     return {
         "repair": repair,
         "area": area,
         "base_url": _repair_url(area, repair.ticket_number),
-        **_action_lists(actions),
+        **_action_lists(repair, actions),
         "state_label": staff_state_label(repair.state),
         "coverage_reason": repair.coverage_reason,  # rendered in the staff's language
-        "readiness": gate.readiness_blockers(repair),
+        "readiness": sel.readiness_panel(repair),
         "technicians": sel.technicians(center_id=repair.center_id),
         "coverages": Coverage.choices,
         "promise_kinds": PromiseKind.choices,
@@ -190,6 +206,9 @@ def _repair_context(
         "form_errors": (errors or {}) if failed in ("note", "call", "promise", "fulfil") else {},
         "form_values": request.POST.dict() if failed in ("note", "call", "promise") else {},
         "claim_ticket_url": f"/api/v1/repairs/{repair.ticket_number}/claim-ticket.pdf",
+        "receipt_ticket_url": (
+            f"/api/v1/repairs/{repair.ticket_number}/claim-ticket.pdf?variant=receipt"
+        ),
         "status_url": f"/status/t/{repair.status_token}/",
     }
 

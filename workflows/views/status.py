@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError, ValidationFailed
@@ -23,6 +24,7 @@ from core.pages import (
 from core.privacy import mask_address, mask_name
 from core.roles import CUSTOMER_ACTOR
 from core.validation import validated
+from service_center import selectors as center_selectors
 from workflows import gate, public, registry, selectors
 from workflows import services as s
 from workflows.choices import (
@@ -65,10 +67,25 @@ def _status_render(request, template, context, status=200) -> HttpResponse:
     return _no_store(render(request, template, context, status=status))
 
 
-def _throttled(request: HttpRequest, exc: public.PublicThrottled) -> HttpResponse:
-    context = {"error": _("Too many attempts. Please wait a while and try again.")}
+def _throttled(request: HttpRequest, exc: public.PublicThrottled, ticket: Any = "") -> HttpResponse:
+    """429 with when to try again (whole minutes, rounded up) and whom to call: the center the
+    ticket's prefix names, whether or not the ticket exists (so it tells a guesser nothing)."""
+    retry_after = int(exc.extra.get("retry_after", 60))
+    minutes = max(math.ceil(retry_after / 60), 1)
+    error = ngettext(
+        "Too many attempts. You may try again in %(minutes)d minute.",
+        "Too many attempts. You may try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    center = center_selectors.center_by_ticket_prefix(ticket) if ticket else None
+    context = {
+        "error": error,
+        "ticket_number": str(ticket)[:30],
+        "call_center": center,
+        "locked": True,
+    }
     response = _status_render(request, "status/lookup.html", context, status=429)
-    response["Retry-After"] = str(exc.extra.get("retry_after", 60))
+    response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -93,7 +110,7 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
             phone_last4=request.POST.get("phone_last4", ""),
         )
     except public.PublicThrottled as exc:
-        return _throttled(request, exc)
+        return _throttled(request, exc, request.POST.get("ticket_number", ""))
     except ValidationFailed as exc:
         context["errors"] = error_messages(exc)
         return _status_render(request, "status/lookup.html", context, status=400)

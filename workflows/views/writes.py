@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
-from core.errors import DomainError
+from core.errors import DomainError, ValidationFailed
 from core.pages import STAFF_ROLES, staff_area
 from core.validation import validated
 from workflows import registry
@@ -57,10 +57,24 @@ def _diagnose_form(post: QueryDict) -> dict[str, Any]:
     return data
 
 
+CONFIRM_MISSING = gettext_noop("Tick the box to confirm: this cannot be undone.")
+
+
 def _transition_input(name: str, post: QueryDict) -> dict[str, Any]:
-    """The form checked with the transition's input serializer (the registry's, the API's)."""
+    """The form checked with the transition's input serializer (the registry's, the API's).
+    A one-way step (registry `confirm`) also needs its box ticked; that error comes with the
+    fields' own, all at once. The API has no such box: its callers mean what they send."""
     form = _diagnose_form(post) if name in ("diagnose", "requote") else post
-    return validated(registry.TRANSITIONS[name].input_serializer, form)
+    unconfirmed = registry.TRANSITIONS[name].confirm and post.get("confirm") != "1"
+    try:
+        data = validated(registry.TRANSITIONS[name].input_serializer, form)
+    except ValidationFailed as exc:
+        if unconfirmed:
+            exc.errors.setdefault("confirm", [CONFIRM_MISSING])
+        raise
+    if unconfirmed:
+        raise ValidationFailed({"confirm": [CONFIRM_MISSING]})
+    return data
 
 
 @require_POST
