@@ -53,7 +53,20 @@ def repairs(make_repair, desk, tech, diagnose, center, spring, battery, expired,
     s.repair_start(repair=done, actor=tech)
     s.repair_complete(repair=done, actor=tech, work_notes="스프링 교체")
     s.repair_notify_ready_for_pickup(repair=done, actor=desk)
-    return {"received": received, "on_order": on_order, "quoted": quoted, "done": done}
+    # Ready, the device at home: the status page offers visit times, the repair page books them.
+    ready_home = diagnose(
+        make_repair(
+            serial_number=in_warranty.serial_number, intake_channel="phone", device_in_shop=False
+        ),
+        "점검",
+    )
+    return {
+        "received": received,
+        "on_order": on_order,
+        "quoted": quoted,
+        "done": done,
+        "ready_home": ready_home,
+    }
 
 
 def _pages(repairs) -> dict[str, list[str]]:
@@ -64,12 +77,15 @@ def _pages(repairs) -> dict[str, list[str]]:
             "/status/",
             f"/status/t/{repairs['quoted'].status_token}/",
             f"/status/t/{repairs['on_order'].status_token}/",
+            f"/status/t/{repairs['ready_home'].status_token}/",
             "/no-such-page/",
         ],
         "desk": [
             "/desk/",
             "/desk/intake/",
             *desk_repairs,
+            "/desk/repairs/?state=closed",
+            "/desk/repairs/?q=%EA%B9%80",
             "/desk/calls/",
             "/desk/parts-orders/",
             "/desk/stock/",
