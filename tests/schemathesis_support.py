@@ -332,6 +332,9 @@ def main(base_url: str, out: str) -> None:
             {"path.ticket_number": fx.paid(), "body.amount": 1},
         ),
     ]
+    from tests.schemathesis_flow import flow_operations
+
+    blocks += flow_operations(fx, operation, tech=TECH, tech_token=tokens[TECH])
     for name, spec in transitions.items():
         params = {"path.ticket_number": spec["ticket"]}
         params.update({f"body.{k}": v for k, v in spec.get("body", {}).items()})

@@ -39,6 +39,7 @@ class PhotoUploadSerializer(serializers.Serializer):
 
 class RepairPhotosView(RepairViewMixin, BaseAPIView):
     parser_classes = [MultiPartParser]
+    pagination_class = None  # at most PHOTOS_PER_REPAIR: one plain list, as the schema says
 
     def initial(self, request, *args, **kwargs):
         # Not BaseAPIView's: that reads the whole body against DATA_UPLOAD_MAX_MEMORY_SIZE.
