@@ -1,7 +1,6 @@
 """The pages in a real Chromium (Playwright): S1 walked through by the three roles, and S5/S6 on
 the customer's status page at phone size. Screenshots go to tests/screenshots/ (gitignored)."""
 
-import os
 import shutil
 from pathlib import Path
 
@@ -9,23 +8,10 @@ import pytest
 from django.core.cache import cache
 
 from parts.models import PartsOrder
+from tests.browser_support import ARGS, CHROMIUM, SHOTS
 from tests.conftest import PASSWORD, stock
 from workflows import services as s
 from workflows.models import Notification, Repair
-
-# Playwright's sync API runs an event loop; Django's ORM calls from the test body are still sync.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).parent / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
