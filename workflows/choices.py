@@ -91,6 +91,8 @@ class NotificationKind(models.TextChoices):
     APPOINTMENT_BOOKED = "appointment_booked", _("Appointment booked")
     APPOINTMENT_WITHDRAWN = "appt_withdrawn", _("Appointment withdrawn")
     APPOINTMENT_REMINDER = "appt_reminder", _("Appointment reminder")
+    # To the staff member who made a promise that is now overdue (not to the customer).
+    OVERDUE_PROMISE = "overdue_promise", _("Overdue promise")
 
 
 class NotificationChannel(models.TextChoices):

@@ -2,6 +2,7 @@
 promises, outbox, payments). Import from here: `from workflows.models import Repair`."""
 
 from workflows.models.appointments import Appointment, AppointmentStatus
+from workflows.models.messages import MessageTemplate
 from workflows.models.photos import IntakePhoto
 from workflows.models.records import Notification, Payment, Promise, RepairEvent
 from workflows.models.repair import (
@@ -19,6 +20,7 @@ __all__ = [
     "TICKET_ALPHABET",
     "UNREPAIRED_END_STATES",
     "IntakePhoto",
+    "MessageTemplate",
     "Notification",
     "Payment",
     "Promise",

@@ -141,6 +141,18 @@ class Notification(models.Model):
         verbose_name=_("message channel"),
     )
     recipient = models.CharField(max_length=200, verbose_name=_("recipient"))
+    # A staff alert (overdue promise) goes to this user; customer messages leave it empty.
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff recipient"),
+    )
+    language = models.CharField(max_length=8, blank=True, verbose_name=_("language"))
+    # The rendered text as sent: the subject (e-mail only) and the body.
+    subject = models.CharField(max_length=200, blank=True, verbose_name=_("subject"))
     body = models.TextField(max_length=2000, verbose_name=_("message"))
     status = models.CharField(
         max_length=8,
@@ -156,6 +168,12 @@ class Notification(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
     sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
+    # Retries back off: a failed attempt is tried again no sooner than this.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    # What the provider called the message it accepted (SMTP Message-ID, SMS message id).
+    provider_message_id = models.CharField(
+        max_length=200, blank=True, verbose_name=_("provider message id")
+    )
 
     class Meta:
         verbose_name = _("notification")
