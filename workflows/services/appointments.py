@@ -20,10 +20,10 @@ from core.errors import Conflict, Message, TransitionBlocked, ValidationFailed
 from core.roles import as_actor, staff_name
 from workflows import gate
 from workflows.choices import ActorKind, EventKind, NotificationKind, PromiseKind
+from workflows.messages import sentence
 from workflows.models import Appointment, AppointmentStatus, Promise, Repair
 from workflows.services.core import (
     atomic_service,
-    center_line,
     local_slot,
     lock_for,
     lock_repair,
@@ -152,11 +152,8 @@ def repair_book_appointment(*, repair: Repair | int, actor: Any, start: dt.datet
     )
     with translation.override(r.language):
         kind = NotificationKind.APPOINTMENT_BOOKED
-        body = _("%(head)s: your visit is booked for %(when)s.") % {
-            "head": center_line(r),
-            "when": local_slot(appointment.start),
-        }
-        queue_message(r, kind, body, key=f"{r.pk}:{kind}:{appointment.pk}")
+        context = {"when": local_slot(appointment.start)}
+        queue_message(r, kind, context, key=f"{r.pk}:{kind}:{appointment.pk}")
     return r
 
 
@@ -209,19 +206,15 @@ def invite(
         queue_message(r, NotificationKind.INVITE_FOR_REPAIR, _invitation(r, appointment))
 
 
-def _invitation(repair: Repair, appointment: Appointment | None) -> str:
-    body = _(
-        "%(head)s: everything for your repair is ready. Come in from now on; it is done while "
-        "you wait (by %(when)s at the latest). Price: %(price)s. Technician: %(tech)s."
-    ) % {
-        "head": center_line(repair),
+def _invitation(repair: Repair, appointment: Appointment | None) -> dict[str, str]:
+    """The invitation's placeholders; the visit sentence only when a visit is booked."""
+    visit = sentence("visit", when=local_slot(appointment.start)) if appointment else ""
+    return {
         "when": local_slot(repair.promised_ready_by),
         "price": won(repair.promised_price) if repair.promised_price else _("free (warranty)"),
         "tech": staff_name(repair.technician),
+        "visit": visit,
     }
-    if appointment is not None:
-        body += " " + _("Your visit: %(when)s.") % {"when": local_slot(appointment.start)}
-    return body
 
 
 # --- reminders ---------------------------------------------------------------------------------
@@ -256,10 +249,7 @@ def _remind(pk: int, now: dt.datetime) -> int:
         )
         repair = appointment.repair
         with translation.override(repair.language):
-            body = _("%(head)s: a reminder of your visit tomorrow, %(when)s.") % {
-                "head": center_line(repair),
-                "when": local_slot(appointment.start),
-            }
+            context = {"when": local_slot(appointment.start)}
             kind = NotificationKind.APPOINTMENT_REMINDER
-            queue_message(repair, kind, body, key=f"{repair.pk}:{kind}:{pk}")
+            queue_message(repair, kind, context, key=f"{repair.pk}:{kind}:{pk}")
     return 1

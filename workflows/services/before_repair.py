@@ -23,12 +23,12 @@ from workflows.choices import (
     State,
 )
 from workflows.inputs import PartLine
+from workflows.messages import sentence
 from workflows.models import Repair
 from workflows.services import payments
 from workflows.services.core import (
     WORK_STARTED_STATES,
     atomic_service,
-    center_line,
     lock_for,
     move,
     queue_message,
@@ -112,16 +112,8 @@ def repair_diagnose(
     with translation.override(r.language):
         record_transition(moved, text=findings, data=diagnosis_data(r))
         if r.state == State.AWAITING_APPROVAL:
-            queue_message(r, NotificationKind.QUOTE, _quote_message(r))
+            queue_message(r, NotificationKind.QUOTE, {"total": won(r.quote_total)})
     return r
-
-
-def _quote_message(repair: Repair) -> str:
-    return _("%(head)s: diagnosis done. Quote %(total)s. Approve or decline: %(link)s") % {
-        "head": center_line(repair),
-        "total": won(repair.quote_total),
-        "link": status_link(repair),
-    }
 
 
 # --- coverage, deposit, approval ---------------------------------------------------------------
@@ -150,7 +142,7 @@ def repair_set_coverage(*, repair: Repair | int, actor: Any, coverage: str, reas
             text=reason,
             data={"from": before, "to": coverage, "reason": reason},
         )
-        queue_message(r, NotificationKind.COVERAGE_CHANGED, _coverage_message(r))
+        queue_message(r, NotificationKind.COVERAGE_CHANGED, _coverage_facts(r))
     return r
 
 
@@ -166,18 +158,17 @@ def _check_coverage_change(repair: Repair, value: str) -> None:
         )
 
 
-def _coverage_message(repair: Repair) -> str:
-    body = _("%(head)s: coverage is now “%(coverage)s” (%(reason)s).") % {
-        "head": center_line(repair),
-        "coverage": Coverage(repair.coverage).label,
+def _coverage_facts(repair: Repair) -> dict[str, str]:
+    """The coverage message's placeholders; the quote sentence only when a price now waits for
+    the customer's approval. Call in the customer's language."""
+    total = won(repair.quote_total)
+    waits = repair.state == State.AWAITING_APPROVAL and repair.coverage != Coverage.WARRANTY
+    return {
+        "coverage": str(Coverage(repair.coverage).label),
         "reason": repair.coverage_reason,
+        "total": total,
+        "quote": sentence("quote", total=total, link=status_link(repair)) if waits else "",
     }
-    if repair.state == State.AWAITING_APPROVAL and repair.coverage != Coverage.WARRANTY:
-        body += " " + _("Quote %(total)s. Approve or decline: %(link)s") % {
-            "total": won(repair.quote_total),
-            "link": status_link(repair),
-        }
-    return body
 
 
 @atomic_service

@@ -10,7 +10,7 @@ def repair_<verb>(*, repair, actor, <inputs>) -> Repair:
     with translation.override(r.language):     # texts in the customer's language
         record_transition(moved, text=..., data=...)
         ...other rows: promises...
-        queue_message(r, NotificationKind.<KIND>, body)  # outbox row, delivered after commit
+        queue_message(r, NotificationKind.<KIND>, {...})  # outbox rows, delivered after commit
     return r
 """
 
@@ -38,8 +38,8 @@ from core.errors import (
 )
 from core.roles import SYSTEM_ACTOR, as_actor
 from parts.models import Reservation
-from workflows import gate, notify, public_cache, registry
-from workflows.choices import ActorKind, EventKind, NotificationKind, State
+from workflows import gate, messages, notify, public_cache, registry
+from workflows.choices import ActorKind, EventKind, NotificationChannel, NotificationKind, State
 from workflows.models import (
     Appointment,
     AppointmentStatus,
@@ -194,27 +194,15 @@ def settle_appointment(repair: Repair) -> Appointment | None:
     appointment.save(update_fields=["status", "withdrawn_reason"])
     with translation.override(repair.language):
         why = _cause(gate.booking_blockers(repair))["message"]  # in the customer's language
-        body = _withdrawn_message(repair, appointment, why)
         kind = NotificationKind.APPOINTMENT_WITHDRAWN
-        queue_message(repair, kind, body, key=f"{repair.pk}:{kind}:{appointment.pk}")
+        context = {"when": local_slot(appointment.start), "why": why}
+        queue_message(repair, kind, context, key=f"{repair.pk}:{kind}:{appointment.pk}")
     return appointment
 
 
 def _cause(blockers: list[dict[str, str]]) -> dict[str, str]:
     """What to tell the customer: the reason (coverage, parts), not only the state it left."""
     return next((b for b in blockers if b["code"] != "wrong_state"), blockers[0])
-
-
-def _withdrawn_message(repair: Repair, appointment: Appointment, why: str) -> str:
-    return _(
-        "%(head)s: your visit on %(when)s can no longer go ahead: %(why)s We will call you back "
-        "to agree a new time; or call us on %(phone)s."
-    ) % {
-        "head": center_line(repair),
-        "when": local_slot(appointment.start),
-        "why": why,
-        "phone": repair.center.phone,
-    }
 
 
 def local_slot(when: Any) -> str:
@@ -293,28 +281,59 @@ def record_transition(
     )
 
 
-def queue_message(repair: Repair, kind: str, body: str, *, key: str = "") -> Notification:
-    """One outbox row to the customer, and its timeline row; delivered after commit. The key
-    holds the repair's version: one message per (repair, kind, state change); a message that
-    is not about a state change gives its own `key`."""
-    notification = Notification.objects.create(
-        repair=repair,
-        kind=kind,
-        recipient=str(repair.customer.phone),
-        body=body[:2000],
-        idempotency_key=key or f"{repair.pk}:{kind}:{repair.version}",
-    )
+def queue_message(
+    repair: Repair, kind: str, context: dict[str, Any], *, key: str = ""
+) -> Notification:
+    """The message of `kind` to the customer: rendered from the center's template (or the
+    default) in the repair's language with `context` and the repair's own facts (center,
+    ticket, customer, link, phone), stored as sent: one SMS row to the phone and, when the
+    customer gave an e-mail address, one e-mail row (key + ":email"); one timeline row; both
+    delivered after commit. The key holds the repair's version: one message per (repair, kind,
+    state change); a message that is not about a state change gives its own `key`. Returns the
+    SMS row."""
+    language = repair.language
+    with translation.override(language):
+        values = {**message_facts(repair), **context}
+        rendered = messages.render(repair.center, kind, language, values)
+    key = key or f"{repair.pk}:{kind}:{repair.version}"
+    rows = [(NotificationChannel.SMS, str(repair.customer.phone), key)]
+    if repair.customer.email:
+        rows.append((NotificationChannel.EMAIL, repair.customer.email, f"{key}:email"))
+    sent = [
+        Notification.objects.create(
+            repair=repair,
+            kind=kind,
+            channel=channel,
+            recipient=recipient,
+            language=language,
+            subject=rendered.subject,
+            body=rendered.body,
+            idempotency_key=idempotency_key,
+        )
+        for channel, recipient, idempotency_key in rows
+    ]
     record_event(
         repair,
         SYSTEM_ACTOR,
         EventKind.NOTIFICATION,
         code="message_sent",
         params={"kind": kind},
-        data={"notification": kind, "channel": notification.channel},
+        data={"notification": kind, "channel": sent[0].channel, "channels": [c for c, *_ in rows]},
         customer_visible=True,
     )
-    notify.deliver_on_commit([notification.pk])
-    return notification
+    notify.deliver_on_commit([n.pk for n in sent])
+    return sent[0]
+
+
+def message_facts(repair: Repair) -> dict[str, str]:
+    """The placeholders every customer message may use (workflows.messages.CUSTOMER)."""
+    return {
+        "center": repair.center.name,
+        "ticket": repair.ticket_number,
+        "customer": repair.customer.name,
+        "link": status_link(repair),
+        "phone": repair.center.phone,
+    }
 
 
 def status_link(repair: Repair) -> str:

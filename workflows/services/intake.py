@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.utils import translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.errors import Conflict, PermissionDenied, ValidationFailed, invalid
@@ -28,10 +26,8 @@ from workflows.roles import actor_may
 from workflows.services.core import (
     Moved,
     atomic_service,
-    center_line,
     queue_message,
     record_transition,
-    status_link,
 )
 from workflows.texts import CoverageReason
 
@@ -176,12 +172,7 @@ def _record_intake(repair: Repair, actor: Actor) -> None:
     )
     if repair.intake_channel == IntakeChannel.WALK_IN:
         return  # they were handed a paper ticket
-    with translation.override(repair.language):
-        body = _("%(head)s received. Follow your repair: %(link)s") % {
-            "head": center_line(repair),
-            "link": status_link(repair),
-        }
-    queue_message(repair, NotificationKind.RECEIVED, body)
+    queue_message(repair, NotificationKind.RECEIVED, {})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.utils import translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.errors import invalid
@@ -22,17 +21,16 @@ from parts import services as parts_services
 from parts.models import Part, ReservationStatus
 from workflows.choices import Coverage, NotificationKind, State
 from workflows.inputs import PartLine
+from workflows.messages import sentence
 from workflows.models import Repair
 from workflows.services.core import (
     atomic_service,
-    center_line,
     lock_for,
     move,
     queue_message,
     record_transition,
     refresh_reservations,
     require_gate,
-    status_link,
     won,
 )
 from workflows.services.supply import allocate_after_commit
@@ -152,7 +150,7 @@ def repair_requote(
         params = {"old_total": old_total, "new_total": r.amount_due}
         record_transition(moved, text=reason, code="requoted", params=params, data=data)
         if r.state == State.AWAITING_APPROVAL:
-            queue_message(r, NotificationKind.QUOTE, _requote_message(r, reason))
+            queue_message(r, NotificationKind.QUOTE, _requote_facts(r, reason))
     if freed:
         allocate_after_commit(center_id=r.center_id, part_ids=freed)
     return r
@@ -177,14 +175,12 @@ def _apply_new_parts(repair: Repair, wanted: list[tuple[Part, int]], actor: Any)
     return freed
 
 
-def _requote_message(repair: Repair, reason: str) -> str:
-    return _(
-        "%(head)s: a new quote awaits your approval: %(old)s → %(new)s (%(reason)s). "
-        "Approve or decline: %(link)s"
-    ) % {
-        "head": center_line(repair),
-        "old": won(repair.previous_quote_total),
-        "new": won(repair.quote_total),
+def _requote_facts(repair: Repair, reason: str) -> dict[str, str]:
+    """The quote message's placeholders for a new quote: the old total beside the new one."""
+    old = won(repair.previous_quote_total)
+    return {
+        "total": won(repair.quote_total),
+        "old_total": old,
         "reason": reason,
-        "link": status_link(repair),
+        "requote": sentence("requote", old_total=old, reason=reason),
     }

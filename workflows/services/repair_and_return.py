@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.errors import Message
@@ -24,7 +23,6 @@ from workflows.models import Repair
 from workflows.services import payments
 from workflows.services.core import (
     atomic_service,
-    center_line,
     fulfil_open_promises,
     lock_for,
     move,
@@ -122,11 +120,7 @@ def repair_notify_ready_for_pickup(*, repair: Repair | int, actor: Any) -> Repai
     moved = move(r, "notify_ready_for_pickup", actor)
     with translation.override(r.language):
         record_transition(moved, code="ready_for_pickup", data={"balance_due": r.balance_due})
-        body = _("%(head)s: your device is ready for pickup. Amount to pay: %(amount)s.") % {
-            "head": center_line(r),
-            "amount": won(r.balance_due),
-        }
-        queue_message(r, NotificationKind.READY_FOR_PICKUP, body)
+        queue_message(r, NotificationKind.READY_FOR_PICKUP, {"amount": won(r.balance_due)})
     return r
 
 
@@ -143,12 +137,7 @@ def repair_ship(
     said = {"carrier": carrier, "tracking": tracking_number}
     data = {"carrier": carrier, "tracking_number": tracking_number}
     record_transition(moved, code="shipped", params=said, data=data)
-    with translation.override(r.language):
-        body = _("%(head)s: shipped with %(carrier)s, tracking number %(tracking)s.") % {
-            "head": center_line(r),
-            **said,
-        }
-        queue_message(r, NotificationKind.SHIPPED, body)
+    queue_message(r, NotificationKind.SHIPPED, said)
     return r
 
 

@@ -23,12 +23,11 @@ from core.roles import SYSTEM_ACTOR, as_actor
 from parts import services as parts_services
 from parts.models import Part, PartsOrder, Reservation, Stock, StockMovement
 from service_center.models import ServiceCenter
-from workflows import gate, public_cache, texts
+from workflows import gate, public_cache
 from workflows.choices import OPEN_STATES, EventKind, NotificationKind, PromiseKind, State
 from workflows.models import Promise, Repair
 from workflows.services.core import (
     atomic_service,
-    center_line,
     fulfil_open_promises,
     lock_for,
     lock_repair,
@@ -39,7 +38,6 @@ from workflows.services.core import (
     record_transition,
     refresh_reservations,
     settle_appointment,
-    status_link,
 )
 from workflows.texts import PART_ETA_WITHDRAWN
 
@@ -316,8 +314,5 @@ def repair_part_eta_withdrawn(*, repair_id: int, order_id: int, again_id: int | 
         customer_visible=True,
     )
     kind = NotificationKind.PARTS_DELAYED
-    with translation.override(repair.language):
-        said = texts.event_code_text(PART_ETA_WITHDRAWN, {})
-        body = f"{center_line(repair)}: {said} {status_link(repair)}"
-        queue_message(repair, kind, body, key=f"{repair.pk}:{kind}:order-{order_id}")
+    queue_message(repair, kind, {}, key=f"{repair.pk}:{kind}:order-{order_id}")
     settle_appointment(repair)  # a visit booked on parts that will not come is withdrawn
