@@ -69,6 +69,7 @@ def _grant_reference_data_admin(user: Any) -> None:
         "stock",
         "customer",
         "staffprofile",
+        "messagetemplate",  # a center's wording of its messages (also /manager/messages/)
     ]
     # Only superusers add centers; stock changes through stock_adjust; profiles are not deleted.
     withheld = ["add_servicecenter", "delete_servicecenter", "add_stock", "delete_staffprofile"]

@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -26,12 +27,14 @@ from parts.models import Part, Stock
 from service_center.admin import (
     CenterScopedAdmin,
     apply_service_errors,
+    center_scope,
     service_form_page,
 )
 from service_center.models import ServiceCenter
 from workflows import registry
 from workflows.choices import ActorKind, State
-from workflows.models import Notification, Promise, Repair, RepairEvent
+from workflows.messages import validate
+from workflows.models import MessageTemplate, Notification, Promise, Repair, RepairEvent
 from workflows.services import supply
 
 _STATUS_LINK = re.compile(r"/status/t/[^/\s]+")
@@ -174,6 +177,56 @@ class PromiseAdmin(ReadOnlyMixin, CenterScopedAdmin):
 
 
 # --- stock ---------------------------------------------------------------------------------
+
+
+class MessageTemplateForm(forms.ModelForm):
+    """The same checks as the editor page (/manager/messages/): `workflows.messages.validate`."""
+
+    class Meta:
+        model = MessageTemplate
+        fields = ("center", "kind", "language", "subject", "body")
+
+    scope_center_id: int | None = None  # a manager's center (the field is read-only for them)
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind:
+            found = validate(kind, data.get("subject") or "", data.get("body") or "")
+            for field, problems in found.items():
+                for problem in problems:
+                    self.add_error(field, problem)
+        # The center is not a form field for a manager, so the form's own unique check skips
+        # (center, kind, language); without this a second row would be an IntegrityError.
+        center_id = self.scope_center_id or getattr(data.get("center"), "pk", None)
+        taken = MessageTemplate.objects.filter(
+            center_id=center_id, kind=kind, language=data.get("language")
+        ).exclude(pk=self.instance.pk)
+        if center_id and kind and taken.exists():
+            self.add_error(
+                None, gettext("This center already has its wording of this message and language.")
+            )
+        return data
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(CenterScopedAdmin):
+    """A center's own wording of a message; the editor page also previews it."""
+
+    form = MessageTemplateForm
+    list_display = ("kind", "language", "subject", "center", "updated_at", "updated_by")
+    list_filter = ("kind", "language", "center")
+    list_select_related = ("center", "updated_by")
+    readonly_fields = ("updated_at", "updated_by")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.scope_center_id = center_scope(request)
+        return form
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at, obj.updated_by = timezone.now(), request.user
+        super().save_model(request, obj, form, change)
 
 
 class StockAdjustForm(forms.Form):

@@ -14,12 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import Promise as LazyText
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.errors import ValidationFailed
+from core.validation import has_control_characters
 from workflows.choices import NotificationKind as K
+from workflows.models import MessageTemplate
 
 SUBJECT_MAX = 200
 BODY_MAX = 2000
@@ -175,8 +178,8 @@ def validate(kind: str, subject: str, body: str) -> dict[str, list[str]]:
 
 
 def _problems(kind: str, text: str, limit: int) -> list[str]:
-    if "\x00" in text:
-        return [_("The text may not contain NUL characters.")]
+    if has_control_characters(text):  # PostgreSQL cannot store NUL; SMS gateways refuse the rest
+        return [_("The text may not contain control characters such as NUL.")]
     found: list[str] = []
     if len(text) > limit:
         found.append(
@@ -253,8 +256,6 @@ def render_text(kind: str, subject: str, body: str, context: Mapping[str, Any]) 
 
 def template_for(center: Any, kind: str, language: str) -> Any:
     """The center's own template for (kind, language), or None: one query."""
-    from workflows.models import MessageTemplate
-
     return MessageTemplate.objects.filter(center=center, kind=kind, language=language).first()
 
 
@@ -273,3 +274,36 @@ def defaults(kind: str, language: str) -> tuple[str, str]:
     """The default (subject, body) of `kind` in `language`."""
     with translation.override(language):
         return str(CATALOGUE[kind].subject), str(CATALOGUE[kind].body)
+
+
+# --- a center's own wording --------------------------------------------------------------------
+
+
+def template_save(
+    *, center: Any, kind: str, language: str, subject: str, body: str, actor: Any
+) -> Any:
+    """Store the center's wording of (kind, language), replacing any earlier one. Raises
+    ValidationFailed with every problem `validate` finds; nothing is written then."""
+    errors = validate(kind, subject, body)
+    if errors:
+        raise ValidationFailed(errors)
+    template, _created = MessageTemplate.objects.update_or_create(
+        center=center,
+        kind=kind,
+        language=language,
+        defaults={
+            "subject": subject,
+            "body": body,
+            "updated_at": timezone.now(),
+            "updated_by": actor if getattr(actor, "pk", None) else None,
+        },
+    )
+    return template
+
+
+def template_reset(*, center: Any, kind: str, language: str) -> bool:
+    """Back to the default: delete the center's wording of (kind, language). True if one was."""
+    deleted, _rows = MessageTemplate.objects.filter(
+        center=center, kind=kind, language=language
+    ).delete()
+    return bool(deleted)

@@ -5,6 +5,7 @@ from django.urls import include, path
 from service_center import views as staff_views
 from workflows import views
 from workflows.views import evidence as photo_views_page
+from workflows.views import messages as message_views
 from workflows.views import payments as payment_views
 from workflows.views import photos as photo_views
 from workflows.views import stock as stock_views
@@ -50,6 +51,18 @@ urlpatterns = [
         "photos/<int:photo_id>/<str:variant>/",
         photo_views.IntakePhotoFileView.as_view(),
         name="intake-photo",
+    ),
+    # The manager's message editor
+    path("manager/messages/", message_views.messages_list, name="manager-messages"),
+    path(
+        "manager/messages/<str:kind>/<str:language>/",
+        message_views.message_edit,
+        name="manager-message",
+    ),
+    path(
+        "manager/messages/<str:kind>/<str:language>/preview/",
+        message_views.message_preview,
+        name="manager-message-preview",
     ),
     # Technicians
     path("tech/", views.tech_home, name="tech-home"),
