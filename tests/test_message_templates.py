@@ -6,6 +6,7 @@ the text sent (SMS, and e-mail when the customer gave an address), and the manag
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +18,7 @@ from workflows import messages
 from workflows.choices import EventKind, NotificationKind
 from workflows.messages import render, validate
 from workflows.models import MessageTemplate, Notification, RepairEvent
+from workflows.services.core import status_link
 
 pytestmark = pytest.mark.django_db
 LIST = "/manager/messages/"
@@ -175,3 +177,187 @@ def test_queueing_a_message_costs_the_same_with_or_without_a_center_template(
     with django_assert_num_queries(len(default.captured_queries)):
         repair = phoned_in(make_repair, email="minji@example.com")
     assert Notification.objects.filter(repair=repair, body__contains="잘 받았습니다").count() == 2
+
+
+# --- the editor --------------------------------------------------------------------------------
+
+
+def test_the_list_shows_every_kind_and_language_custom_or_default(manager, center):
+    MessageTemplate.objects.create(center=center, kind="received", language="ko", body=CUSTOM)
+    html = signed_in(manager).get(LIST).content.decode()
+    for kind in NotificationKind.values:
+        for language in ("ko", "en"):
+            assert f'id="message-{kind}-{language}"' in html
+    row = html.split('id="message-received-ko"', 1)[1].split("</tr>", 1)[0]
+    assert "센터 문구" in row and "맡기신 기기를 잘 받았습니다" in row
+    row = html.split('id="message-received-en"', 1)[1].split("</tr>", 1)[0]
+    assert "기본 문구" in row and "received. Follow your repair" in row
+
+
+def test_the_manager_saves_a_template_and_intake_sends_it(manager, center, make_repair):
+    client = signed_in(manager)
+    page = client.get(EDIT).content.decode()
+    assert "{link}" in page and "진행 상황 페이지 링크" in page  # the placeholders, explained
+    response = client.post(EDIT, {"subject": "{ticket} 접수", "body": CUSTOM, "action": "save"})
+    assert response.status_code == 302 and response["Location"] == LIST
+    template = MessageTemplate.objects.get(center=center, kind="received", language="ko")
+    assert template.body == CUSTOM and template.updated_by == manager
+    repair = phoned_in(make_repair)
+    (row,) = Notification.objects.filter(repair=repair)
+    said = "맡기신 기기를 잘 받았습니다."
+    assert row.body == f"[{center.name}] {repair.ticket_number}: {said} {status_link(repair)}"
+    assert row.subject == f"{repair.ticket_number} 접수"
+
+
+def test_errors_are_shown_beside_each_field_all_at_once_with_the_typed_text_kept(manager):
+    typed = {"subject": "{ticket} {nope}", "body": "안녕하세요 {ticket", "action": "save"}
+    response = signed_in(manager).post(EDIT, typed)
+    html = response.content.decode()
+    assert response.status_code == 400
+    subject_box = html.split('id="subject-errors"', 1)[1].split("</div>", 1)[0]
+    body_box = html.split('id="body-errors"', 1)[1].split("</div>", 1)[0]
+    assert "{nope}" in subject_box and "중괄호의 짝이 맞지 않습니다" in body_box
+    assert 'value="{ticket} {nope}"' in html and ">안녕하세요 {ticket</textarea>" in html
+    assert not MessageTemplate.objects.exists()
+
+
+def test_reset_deletes_the_centers_template(manager, center):
+    MessageTemplate.objects.create(center=center, kind="received", language="ko", body=CUSTOM)
+    client = signed_in(manager)
+    assert "기본 문구로 되돌리기" in client.get(EDIT).content.decode()
+    response = client.post(EDIT, {"action": "reset", "subject": "", "body": ""})
+    assert response.status_code == 302
+    assert not MessageTemplate.objects.exists()
+    page = client.get(EDIT).content.decode()
+    assert "접수되었습니다. 진행 상황 확인: {link}</textarea>" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("ko", "25,000원 · 김*지"), ("en", "25,000 won · 김*지")],
+)
+def test_the_preview_renders_the_typed_text_on_the_latest_repair(
+    manager, make_repair, language, expected
+):
+    make_repair()
+    repair = make_repair()  # the latest
+    url = f"/manager/messages/quote/{language}/preview/"
+    body = "{ticket} {total} · {customer} {link}"
+    answer = signed_in(manager).post(url, {"subject": "{ticket}", "body": body}).json()
+    assert answer["errors"] == {}
+    assert answer["subject"] == repair.ticket_number
+    assert answer["body"] == f"{repair.ticket_number} {expected} {status_link(repair)}"
+    assert MessageTemplate.objects.count() == 0  # a preview saves nothing
+
+
+def test_the_preview_speaks_the_templates_language_and_reports_errors(manager):
+    en = "/manager/messages/invite_for_repair/en/preview/"
+    answer = signed_in(manager).post(en, {"subject": "", "body": "{price} {visit} {bad}"}).json()
+    assert answer["subject"].endswith("come in for the repair")  # the default, in English
+    assert answer["body"].startswith("25,000 won Your visit: ")  # a made-up repair, in English
+    assert "{bad}" in answer["errors"]["body"][0]
+    ko = "/manager/messages/invite_for_repair/ko/preview/"
+    answer = signed_in(manager).post(ko, {"subject": "", "body": "{price} {customer}"}).json()
+    assert answer["body"] == "25,000원 김*지"  # masked sample customer
+
+
+def test_the_no_js_preview_button_renders_the_pane_on_the_server(manager):
+    typed = {"subject": "", "body": "안녕하세요 {ticket}", "action": "preview"}
+    response = signed_in(manager).post(EDIT, typed)
+    html = response.content.decode()
+    pane = html.split('id="preview-body"', 1)[1].split("</p>", 1)[0]
+    assert response.status_code == 200 and "안녕하세요 GN-000000-SAMPLE" in pane
+    assert not MessageTemplate.objects.exists()
+
+
+def test_the_english_page_is_in_english(manager):
+    client = signed_in(manager)
+    client.cookies["django_language"] = "en"
+    html = client.get("/manager/messages/shipped/en/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Placeholders this message may use" in html and "{tracking}" in html
+
+
+@pytest.mark.parametrize("who", ["desk", "tech"])
+def test_desk_and_technicians_get_403(request, who):
+    client = signed_in(request.getfixturevalue(who))
+    assert client.get(LIST).status_code == 403
+    assert client.get(EDIT).status_code == 403
+    assert client.post(EDIT, {"body": "x", "action": "save"}).status_code == 403
+    assert client.post(PREVIEW, {"body": "x"}).status_code == 403
+    assert not MessageTemplate.objects.exists()
+
+
+def test_anonymous_is_sent_to_sign_in():
+    response = Client().get(LIST)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_another_centers_manager_cannot_edit_yours(sc_manager, manager, center, other_center):
+    client = signed_in(sc_manager)
+    theirs = f"{EDIT}?center={center.code}"
+    assert client.post(theirs, {"body": "남의 것", "action": "save"}).status_code == 403
+    assert client.get(f"{LIST}?center={center.code}").status_code == 403
+    # their own post goes to their own center
+    assert client.post(EDIT, {"body": "서초 {ticket}", "action": "save"}).status_code == 302
+    assert list(MessageTemplate.objects.values_list("center__code", flat=True)) == ["SC"]
+    assert "서초 {ticket}" not in signed_in(manager).get(LIST).content.decode()
+
+
+def test_a_superuser_picks_the_center(center, other_center):
+    root = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    client = signed_in(root)
+    picker = client.get(LIST).content.decode()
+    assert "?center=GN" in picker and "?center=SC" in picker
+    response = client.post(f"{EDIT}?center=SC", {"body": "서초 {ticket}", "action": "save"})
+    assert response.status_code == 302 and response["Location"] == f"{LIST}?center=SC"
+    assert MessageTemplate.objects.get().center == other_center
+    assert client.get(f"{EDIT}?center=NOPE").status_code == 404
+
+
+def test_unknown_kinds_and_languages_are_404(manager):
+    client = signed_in(manager)
+    assert client.get("/manager/messages/nope/ko/").status_code == 404
+    assert client.get("/manager/messages/received/fr/").status_code == 404
+    assert client.post("/manager/messages/received/fr/preview/", {"body": "x"}).status_code == 404
+
+
+def test_a_nul_byte_is_refused_without_a_500(manager):
+    response = signed_in(manager).post(EDIT, {"body": "a\x00b", "action": "save"})
+    assert response.status_code == 400
+    assert not MessageTemplate.objects.exists()
+
+
+def test_the_pages_run_a_constant_number_of_queries(
+    manager, center, make_repair, django_assert_num_queries
+):
+    client = signed_in(manager)
+    with CaptureQueriesContext(connection) as empty_list:
+        client.get(LIST)
+    with CaptureQueriesContext(connection) as empty_edit:
+        client.get(EDIT)
+    with CaptureQueriesContext(connection) as empty_preview:
+        client.post(PREVIEW, {"body": "{ticket}"})
+    for kind in NotificationKind.values:
+        MessageTemplate.objects.create(center=center, kind=kind, language="ko", body="{ticket}")
+        MessageTemplate.objects.create(center=center, kind=kind, language="en", body="{ticket}")
+    make_repair()
+    make_repair()
+    with django_assert_num_queries(len(empty_list.captured_queries)):
+        client.get(LIST)
+    with django_assert_num_queries(len(empty_edit.captured_queries)):
+        client.get(EDIT)
+    with django_assert_num_queries(len(empty_preview.captured_queries)):
+        client.post(PREVIEW, {"body": "{ticket}"})
+
+
+def test_the_admin_refuses_an_unknown_placeholder_and_a_second_row(manager, center):
+    client = signed_in(manager)
+    url = "/admin/workflows/messagetemplate/add/"
+    response = client.post(url, {"kind": "received", "language": "ko", "body": "{foo}"})
+    assert response.status_code == 200 and "{foo}" in response.content.decode()
+    assert not MessageTemplate.objects.exists()
+    ok = {"kind": "received", "language": "ko", "body": CUSTOM, "subject": ""}
+    assert client.post(url, ok).status_code == 302
+    assert MessageTemplate.objects.get().center == center
+    again = client.post(url, ok)
+    assert again.status_code == 200 and MessageTemplate.objects.count() == 1
