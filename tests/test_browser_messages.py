@@ -48,6 +48,9 @@ def test_typing_updates_the_preview_and_the_saved_text_is_sent(
     page.fill("#id_body", "Hello {customer}, {ticket} is in. {link}")
     page.wait_for_function("() => !document.querySelector('#body-errors .ferr')")
     b.shot(page, f"messages_editor_{language}")
+    if b.AXE.exists():  # the a11y module's check, on this page too
+        severe = [v for v in b.axe_violations(page) if v["impact"] in b.SEVERE]
+        assert not severe, b.describe({page.url: severe})
     with page.expect_navigation():
         page.click("button[name=action][value=save]")
     assert page.url.endswith("/manager/messages/")

@@ -361,3 +361,27 @@ def test_the_admin_refuses_an_unknown_placeholder_and_a_second_row(manager, cent
     assert MessageTemplate.objects.get().center == center
     again = client.post(url, ok)
     assert again.status_code == 200 and MessageTemplate.objects.count() == 1
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_the_pages_speak_one_language_message_texts_marked_as_theirs(
+    manager, center, make_repair, language
+):
+    from tests.test_languages import leaks, visible_text
+
+    center.name = "Gangnam Service Center"  # English names, as in test_languages' world
+    center.save()
+    make_repair(customer={"name": "Minji Kim", "phone": "010-2345-6789"})
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(manager)
+    urls = [LIST] + [
+        f"/manager/messages/{k}/{lang}/" for k in ("quote", "received") for lang in ("ko", "en")
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = visible_text(response.content.decode(), language)
+        assert not leaks(text, language), (url, leaks(text, language))
+    bad = client.post(EDIT, {"subject": "", "body": "{nope", "action": "save"})
+    text = visible_text(bad.content.decode(), language)
+    assert bad.status_code == 400 and not leaks(text, language)
