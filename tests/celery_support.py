@@ -11,13 +11,27 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from workflows.notify import BaseBackend
 
-# Redis database 14 of this machine's Redis is the broker of the Celery tests (13 their cache).
-BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+def _broker_url() -> str:
+    """CELERY_TEST_BROKER_URL, else the run's Redis (REDIS_URL, the cache) one database up, so a
+    run that owns a Redis database for its cache owns the next one for its broker (.ci/run: 9
+    and 10); else database 14 on this machine. The tests only touch queues named for the run."""
+    if os.environ.get("CELERY_TEST_BROKER_URL"):
+        return os.environ["CELERY_TEST_BROKER_URL"]
+    cache = urlsplit(os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or "")
+    if cache.scheme != "redis":
+        return "redis://127.0.0.1:6379/14"
+    db = int(cache.path.strip("/") or 0)
+    return urlunsplit(cache._replace(path=f"/{(db + 1) % 16}"))
+
+
+BROKER_URL = _broker_url()
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
@@ -43,7 +57,7 @@ def sent_lines(path: Path) -> list[tuple[int, int, float]]:
 
 
 def broker_or_skip(url: str = BROKER_URL):
-    """A redis-py client of the broker's database, emptied. Skips, saying why, when Redis is not
+    """A redis-py client of the broker's database. Skips, saying why, when Redis is not
     there; fails instead when CI is set (.ci/run starts Redis, so a missing one is a fault)."""
     import redis
 
@@ -55,5 +69,10 @@ def broker_or_skip(url: str = BROKER_URL):
         if os.environ.get("CI"):
             pytest.fail(f"{reason}, and CI needs it")
         pytest.skip(reason)
-    client.flushdb()
     return client
+
+
+def drop_queue(client, queue: str) -> None:
+    """The queue's messages and kombu's bindings for it (never the whole database: another
+    run may share it)."""
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")

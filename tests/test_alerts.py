@@ -146,8 +146,8 @@ def test_another_center_is_untouched_and_its_own_overdue_promise_goes_to_its_own
     make_repair,
     emailed,
     other_center,
-    foreign_desk,
-    headset,  # noqa: F811
+    foreign_desk,  # noqa: F811
+    headset,
 ):
     desk, _tech = emailed
     foreign_desk.email = "desk@sc.example.com"

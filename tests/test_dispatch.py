@@ -12,7 +12,7 @@ import uuid
 import pytest
 from django.db import transaction
 
-from tests.celery_support import BROKER_URL, UNREACHABLE_BROKER, broker_or_skip
+from tests.celery_support import BROKER_URL, UNREACHABLE_BROKER, broker_or_skip, drop_queue
 from tests.test_api_support import (
     INTAKE,
     desk_api,  # noqa: F401 - fixture
@@ -106,7 +106,7 @@ def test_with_a_broker_a_commit_puts_one_delivery_task_per_row_on_the_queue(
     args, kwargs, _ = json.loads(base64.b64decode(messages[0]["body"]))
     assert (args, kwargs) == ([row.pk], {})
     assert (row.status, outbox) == (NotificationStatus.PENDING, [])  # a worker's job now
-    redis.delete(queue)
+    drop_queue(redis, queue)
 
 
 def test_the_delivery_task_run_twice_sends_the_row_once(make_repair, outbox, settings):
