@@ -224,6 +224,51 @@ PHOTO_LINK_MAX_AGE = env_int("PHOTO_LINK_MAX_AGE", 3600)
 # Number of trusted proxies in front of the app (X-Forwarded-For hops to honour). 0 = none.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
+# --- Background work (Celery; README "Several servers: Celery workers and beat") ---------
+# Empty: no broker, and delivery runs in the web process after commit (workflows/notify.py).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "repairdesk")
+# The outbox row is the truth and a second run of a task is a no-op (the compare-and-swap claim),
+# so a task is acknowledged only once it ran: a worker that dies mid-task loses nothing.
+CELERY_TASK_ACKS_LATE = env_bool("CELERY_TASK_ACKS_LATE", True)
+CELERY_TASK_REJECT_ON_WORKER_LOST = CELERY_TASK_ACKS_LATE
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # short tasks, fair spread over the workers
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True  # no result backend: the outbox row records the outcome
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request that commits must not hang on a broker that is down: short connect and publish
+# retries, then the row stays pending for resend_stuck.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_TIMEZONE = TIME_ZONE
+# Exactly one `celery beat` runs these; each task is safe to run twice anyway (reminders claim
+# `reminded_at`, alerts have one idempotency key per promise, deliveries claim their row).
+CELERY_BEAT_SCHEDULE = {
+    "appointment-reminders": {
+        "task": "workflows.tasks.send_appointment_reminders",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 30 * 60},
+    },
+    "overdue-promise-alerts": {
+        "task": "workflows.tasks.alert_overdue_promises",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 10 * 60},
+    },
+    "resend-stuck": {
+        "task": "workflows.tasks.resend_stuck",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},  # a backlog of these while workers are down is useless
+    },
+}
+
 # --- DRF ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -99,17 +99,37 @@ def deliver(notification_ids: Iterable[int]) -> int:
 
 
 def deliver_on_commit(notification_ids: list[int]) -> None:
-    """After the transaction commits, try to send right away; the command picks up the rest."""
+    """After the transaction commits, hand the rows to delivery: with CELERY_BROKER_URL set, one
+    `deliver_notification` task per row on the broker; without one, send them here and now. A
+    rolled-back transaction runs neither. Nothing here can fail the request: what is not sent
+    stays pending for `resend_stuck` / `deliver_notifications`."""
     if not notification_ids:
         return
+    ids = list(notification_ids)
+    transaction.on_commit(lambda: _enqueue(ids) if settings.CELERY_BROKER_URL else _send_now(ids))
 
-    def run() -> None:
-        try:
-            deliver(notification_ids)
-        except Exception:  # the request already succeeded; the worker will retry
-            log.exception("delivery after commit failed; deliver_notifications will retry")
 
-    transaction.on_commit(run)
+def _send_now(ids: list[int]) -> None:
+    try:
+        deliver(ids)
+    except Exception:  # the request already succeeded; the worker will retry
+        log.exception("delivery after commit failed; deliver_notifications will retry")
+
+
+def _enqueue(ids: list[int]) -> None:
+    from service_center.celery import app
+    from workflows.tasks import deliver_notification  # tasks imports this module
+
+    # The URL and queue are read from the settings at each commit (not from a pool made at the
+    # first one): one connection per transaction, closed with it.
+    try:
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+            for pk in ids:
+                deliver_notification.apply_async(
+                    (pk,), connection=connection, queue=settings.CELERY_TASK_DEFAULT_QUEUE
+                )
+    except Exception as exc:  # broker down: the rows stay pending, the request succeeds
+        log.error("could not enqueue notifications %s (%s); resend_stuck will send them", ids, exc)
 
 
 def deliver_pending(limit: int = 500) -> int:
