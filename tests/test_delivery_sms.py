@@ -93,6 +93,10 @@ def make_handler(state: Solapi):
                 return self.answer(
                     402, {"errorCode": "NotEnoughBalance", "errorMessage": "잔액이 부족합니다."}
                 )
+            if mode == "nul":
+                return self.answer(
+                    400, {"errorCode": "ValidationError", "errorMessage": "bad\x00byte"}
+                )
             if mode == "internal":
                 return self.answer(
                     500, {"errorCode": "InternalError", "errorMessage": "서버 내부 오류"}
@@ -191,6 +195,16 @@ def test_a_validation_error_fails_the_row_at_once_with_the_providers_words(sms_a
     assert (row.status, row.attempts) == (NotificationStatus.FAILED, 1)
     assert row.last_error == "SOLAPI 400 ValidationError: text 필드가 너무 깁니다."
     assert row.next_attempt_at is None
+
+
+def test_a_nul_byte_in_the_providers_answer_is_dropped_from_the_stored_error(sms_api, queued):
+    sms_api.answers = ["nul"]
+    row = queued()
+
+    assert notify.deliver_one(row.pk) is False
+
+    row.refresh_from_db()
+    assert row.last_error == "SOLAPI 400 ValidationError: badbyte"
 
 
 def test_no_balance_is_a_4xx_too_and_fails_at_once(sms_api, queued):

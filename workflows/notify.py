@@ -207,11 +207,12 @@ def deliver_one(notification_id: int) -> bool:
     except Exception as exc:  # a backend failure must never lose the row
         _record_failure(notification, exc)
         return False
+    provider_id = result.provider_message_id if result else ""
     Notification.objects.filter(pk=notification_id).update(
         status=NotificationStatus.SENT,
         sent_at=timezone.now(),
         next_attempt_at=None,
-        provider_message_id=(result.provider_message_id if result else "")[:200],
+        provider_message_id=provider_id.replace("\x00", "")[:200],
     )
     return True
 
