@@ -212,9 +212,54 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
 # --- Domain settings ------------------------------------------------------------------------
-# Dotted path of the class that delivers Notification rows (like Django's EMAIL_BACKEND).
+# --- Delivery of the outbox (workflows/notify.py) ---------------------------------------------
+# Dotted path of the class that delivers SMS rows (like Django's EMAIL_BACKEND): the console by
+# default; "workflows.solapi.SolapiBackend" sends through SOLAPI (SMS_* settings below).
 NOTIFICATION_BACKEND = env_str("NOTIFICATION_BACKEND", "workflows.notify.ConsoleBackend")
+# The class that delivers e-mail rows; the default hands them to Django's EMAIL_BACKEND.
+NOTIFICATION_EMAIL_BACKEND = env_str("NOTIFICATION_EMAIL_BACKEND", "workflows.notify.EmailBackend")
+# A row is tried this many times, then left failed with its last error for staff to see.
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
+# After a failed attempt n the row waits RETRY_BASE * 2**(n-1) seconds, at most RETRY_CAP.
+NOTIFICATION_RETRY_BASE = env_int("NOTIFICATION_RETRY_BASE", 60)
+NOTIFICATION_RETRY_CAP = env_int("NOTIFICATION_RETRY_CAP", 3600)
+# A row claimed longer ago than this (seconds) belonged to a worker that died mid-send: it is
+# marked failed ("interrupted"), never resent blindly, since it may have reached the customer.
+NOTIFICATION_STALE_CLAIM = env_int("NOTIFICATION_STALE_CLAIM", 600)
+
+# E-mail: SMTP when EMAIL_HOST is set, else printed to the console (Django's own backends).
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # implicit TLS, usually port 465
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; a hung server must not hold a worker
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "repair-desk@localhost")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+
+# SMS through SOLAPI (workflows/solapi.py): the API key and secret from its console, the
+# registered caller number the messages come from, and the endpoint (tests point it at a local
+# server). With ALIMTALK_PF_ID set, kinds listed in ALIMTALK_TEMPLATES ("kind=templateId,...",
+# each template approved by Kakao) go as KakaoTalk AlimTalk; everything else as SMS/LMS.
+SMS_API_KEY = env_str("SMS_API_KEY", "")
+SMS_API_SECRET = env_str("SMS_API_SECRET", "")
+SMS_SENDER = env_str("SMS_SENDER", "")
+SMS_API_URL = env_str("SMS_API_URL", "https://api.solapi.com/messages/v4/send")
+SMS_API_TIMEOUT = env_int("SMS_API_TIMEOUT", 10)  # seconds, connect and read
+ALIMTALK_PF_ID = env_str("ALIMTALK_PF_ID", "")
+ALIMTALK_TEMPLATES = {
+    kind.strip(): template.strip()
+    for kind, _, template in (item.partition("=") for item in env_list("ALIMTALK_TEMPLATES"))
+    if template.strip()
+}
 # Public status lookups: per client IP and per ticket (wrong-phone guesses lock the ticket).
 PUBLIC_LOOKUP_RATE_PER_IP = env_int("PUBLIC_LOOKUP_RATE_PER_IP", 30)  # per minute
 PUBLIC_LOOKUP_FAILURES_PER_TICKET = env_int("PUBLIC_LOOKUP_FAILURES_PER_TICKET", 5)  # per hour

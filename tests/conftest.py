@@ -58,6 +58,7 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _locmem_outbox(settings):
     settings.NOTIFICATION_BACKEND = "workflows.notify.LocmemBackend"
+    settings.NOTIFICATION_EMAIL_BACKEND = "workflows.notify.LocmemBackend"
     notify.LocmemBackend.outbox = []
     yield
     notify.LocmemBackend.outbox = []

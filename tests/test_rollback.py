@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.errors import TransitionBlocked
 from tests.conftest import stock
+from tests.delivery_support import *  # noqa: F403 - the clock fixture
 from workflows import notify
 from workflows import services as s
 from workflows.choices import NotificationStatus, State
@@ -119,7 +120,7 @@ def test_deliver_notifications_sends_what_a_crash_left_pending(pending, outbox):
 
 
 def test_a_failing_backend_leaves_the_row_pending_then_failed_after_the_last_attempt(
-    pending, settings, outbox
+    pending, settings, outbox, clock
 ):
     settings.NOTIFICATION_BACKEND = "tests.test_rollback.FailingBackend"
     settings.NOTIFICATION_MAX_ATTEMPTS = 3
@@ -130,6 +131,8 @@ def test_a_failing_backend_leaves_the_row_pending_then_failed_after_the_last_att
         pending.refresh_from_db()
         assert (pending.status, pending.attempts) == (NotificationStatus.PENDING, attempt)
         assert "gateway unreachable" in pending.last_error
+        assert notify.deliver_pending() == 0  # not due yet: it waits out its back-off
+        clock.advance(3600)
 
     assert notify.deliver_pending() == 0
     pending.refresh_from_db()
@@ -142,7 +145,7 @@ def test_a_failing_backend_leaves_the_row_pending_then_failed_after_the_last_att
 
 
 def test_a_backend_failure_right_after_commit_is_retried_by_the_worker(
-    repaired, desk, settings, outbox, django_capture_on_commit_callbacks
+    repaired, desk, settings, outbox, django_capture_on_commit_callbacks, clock
 ):
     settings.NOTIFICATION_BACKEND = "tests.test_rollback.FailingBackend"
     with django_capture_on_commit_callbacks(execute=True):
@@ -151,18 +154,31 @@ def test_a_backend_failure_right_after_commit_is_retried_by_the_worker(
     assert notification.status == NotificationStatus.PENDING
 
     settings.NOTIFICATION_BACKEND = "workflows.notify.LocmemBackend"
+    clock.advance(settings.NOTIFICATION_RETRY_BASE)
     assert notify.deliver_pending() == 1
     assert outbox == [notification]
 
 
-def test_a_stale_claim_is_released_but_a_fresh_one_is_left_to_its_worker(pending, outbox):
+def test_a_stale_claim_is_failed_for_staff_to_check_and_a_fresh_one_is_left_to_its_worker(
+    pending, outbox
+):
     assert notify.claim(pending.pk)
     assert notify.deliver_pending() == 0  # another worker is sending it right now
-    assert outbox == []
+    pending.refresh_from_db()
+    assert pending.status == NotificationStatus.SENDING
 
+    # That worker died mid-send: the customer may have the message already, so it is not
+    # resent by the machine; staff check and send it again.
     Notification.objects.filter(pk=pending.pk).update(
         claimed_at=timezone.now() - dt.timedelta(minutes=11)
     )
+    assert notify.deliver_pending() == 0
+    pending.refresh_from_db()
+    assert pending.status == NotificationStatus.FAILED
+    assert pending.last_error.startswith("interrupted: may or may not have been sent")
+    assert outbox == []
+
+    assert notify.requeue([pending.pk]) == 1
     assert notify.deliver_pending() == 1
     assert [n.pk for n in outbox] == [pending.pk]
 

@@ -31,7 +31,7 @@ from service_center.admin import (
     service_form_page,
 )
 from service_center.models import ServiceCenter
-from workflows import registry
+from workflows import notify, registry
 from workflows.choices import ActorKind, State
 from workflows.messages import validate
 from workflows.models import MessageTemplate, Notification, Promise, Repair, RepairEvent
@@ -120,23 +120,38 @@ class NotificationAdmin(ReadOnlyMixin, CenterScopedAdmin):
     center_lookup = "repair__center"
     center_field = ""
     list_display = ("repair", "kind", "channel", "status", "attempts", "created_at", "sent_at")
-    list_filter = ("status", "kind")
+    list_filter = ("status", "channel", "kind")
     list_select_related = ("repair",)
     fields = (
         "repair",
         "kind",
         "channel",
         "recipient",
+        "masked_subject",
         "message",
         "status",
         "attempts",
         "created_at",
         "claimed_at",
+        "next_attempt_at",
         "sent_at",
+        "provider_message_id",
         "masked_error",
     )
     readonly_fields = fields
-    secret_fields = ("body", "last_error", "idempotency_key")
+    secret_fields = ("subject", "body", "last_error", "idempotency_key")
+    actions = ["send_again"]
+
+    @admin.action(description=_("Send the failed messages again"))
+    def send_again(self, request, queryset):
+        # A failed row may have reached the customer (an interrupted send): staff decide.
+        count = notify.requeue(queryset.values_list("pk", flat=True))
+        text = gettext("%(count)s messages will be sent again.") % {"count": count}
+        self.message_user(request, text)
+
+    @admin.display(description=_("subject"))
+    def masked_subject(self, notification):
+        return mask_status_token(notification.subject, notification.repair.status_token)
 
     @admin.display(description=_("message"))
     def message(self, notification):
