@@ -64,15 +64,16 @@ def test_each_overdue_promise_alerts_the_staff_member_who_made_it(
         f"overdue:{by_tech.pk}",
     ]
     assert first.language == settings.LANGUAGE_CODE == "ko"
-    assert first.subject == f"기한이 지난 약속: {repair.ticket_number}"
+    head = f"[{repair.center.name}] {repair.ticket_number}"
+    assert first.subject == f"{head}: 기한이 지난 약속"
     due = f"{timezone.localtime(by_desk.due_at):%Y-%m-%d %H:%M}"
     link = f"{settings.SITE_URL}/desk/repairs/{repair.ticket_number}/"
     assert first.body == (
-        f"desk 님, 수리 {repair.ticket_number}에 대한 약속의 기한이 지났습니다: 다시 전화, "
-        f"기한 {due}. 약속을 지키거나 고객에게 알려 주세요: {link}"
+        f"{head}: desk님, “다시 전화” 약속의 기한({due})이 지났지만 아직 지켜지지 않았습니다. "
+        f"{link}"
     )
     assert repair.ticket_number in second.body and link in second.body
-    assert second.body.startswith("tech 님,")
+    assert second.body.startswith(f"{head}: tech님,")
     assert sorted(n.pk for n in outbox) == [first.pk, second.pk]  # delivered after commit
 
 
@@ -85,11 +86,32 @@ def test_the_alert_speaks_the_site_language(make_repair, emailed, settings):
     (alert,) = alerts()
     due = f"{timezone.localtime(made.due_at):%Y-%m-%d %H:%M}"
     assert alert.language == "en"
-    assert alert.subject == f"Overdue promise: {repair.ticket_number}"
+    head = f"[{repair.center.name}] {repair.ticket_number}"
+    assert alert.subject == f"{head}: an overdue promise"
     assert alert.body == (
-        f"desk, your promise on repair {repair.ticket_number} is overdue: Call back, due {due}. "
-        f"Keep it or tell the customer: {settings.SITE_URL}/desk/repairs/{repair.ticket_number}/"
+        f"{head}: desk, your promise “Call back” was due {due} and is still open. "
+        f"{settings.SITE_URL}/desk/repairs/{repair.ticket_number}/"
     )
+
+
+def test_the_alert_uses_the_centers_own_wording(make_repair, emailed, settings):
+    from workflows.models import MessageTemplate
+
+    desk, _tech = emailed
+    repair = make_repair()
+    promise(repair, desk)
+    MessageTemplate.objects.create(
+        center=repair.center,
+        kind="overdue_promise",
+        language="ko",
+        subject="지연: {ticket}",
+        body="{staff}님 확인 바랍니다 {ticket} {link}",
+    )
+    assert alert_overdue_promises() == 1
+    (alert,) = alerts()
+    assert alert.subject == f"지연: {repair.ticket_number}"
+    link = f"{settings.SITE_URL}/desk/repairs/{repair.ticket_number}/"
+    assert alert.body == f"desk님 확인 바랍니다 {repair.ticket_number} {link}"
 
 
 def test_kept_withdrawn_and_future_promises_get_no_alert(make_repair, emailed):
@@ -191,9 +213,9 @@ def test_the_query_count_does_not_grow_with_the_number_of_promises(
     for n in range(overdue):
         promise(make_repair(), (desk, tech)[n % 2])
     promise(make_repair(), desk, overdue_by=-HOUR)
-    # select the overdue unalerted promises (with repair, center, maker, profile); savepoint;
-    # one insert; select the inserted ids; release
-    with django_assert_num_queries(5):
+    # select the overdue unalerted promises (with repair, center, maker, profile); the centers' own
+    # wording; savepoint; one insert; select the inserted ids; release
+    with django_assert_num_queries(6):
         assert alert_overdue_promises() == overdue
 
 

@@ -13,10 +13,10 @@ from workflows.services.alerts import alert_overdue_promises as alerts_service
 
 
 @shared_task(name="workflows.tasks.deliver_notification")
-def deliver_notification(pk: int) -> int:
+def deliver_notification(pk: int) -> bool:
     """Send one outbox row. A second delivery of the same message (a redelivery after a lost
     ack, a row also picked up by resend_stuck) finds the row claimed or sent and does nothing."""
-    return notify.deliver([pk])
+    return notify.deliver_one(pk)
 
 
 @shared_task(name="workflows.tasks.send_appointment_reminders")

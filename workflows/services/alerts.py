@@ -18,12 +18,11 @@ from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from core.roles import staff_name
-from workflows import notify
+from workflows import messages, notify
 from workflows.choices import NotificationChannel, NotificationKind
-from workflows.models import Notification, Promise
+from workflows.models import MessageTemplate, Notification, Promise
 from workflows.services.core import local_slot
 
 log = logging.getLogger(__name__)
@@ -32,10 +31,15 @@ KEY_PREFIX = "overdue:"
 
 def alert_overdue_promises(now: dt.datetime | None = None) -> int:
     """Queue one alert per overdue open promise not alerted yet; returns how many this run
-    queued. Three queries whatever the number of promises (the overdue ones with their repair,
-    center and maker; one insert; the ids inserted), then delivery after commit."""
+    queued. Four queries whatever the number of promises (the overdue ones with their repair,
+    center and maker; the centers' own wording; one insert; the ids inserted), then delivery
+    after commit."""
     now = now or timezone.now()
-    alerts = [a for p in _overdue_unalerted(now) if (a := _alert(p, now))]
+    promises = _overdue_unalerted(now)
+    if not promises:
+        return 0
+    templates = _center_templates({p.repair.center_id for p in promises})
+    alerts = [a for p in promises if (a := _alert(p, now, templates))]
     if not alerts:
         return 0
     with transaction.atomic():
@@ -62,7 +66,17 @@ def _overdue_unalerted(now: dt.datetime) -> list[Promise]:
     )
 
 
-def _alert(promise: Promise, now: dt.datetime) -> Notification | None:
+def _center_templates(center_ids: set[int]) -> dict[tuple[int, str], MessageTemplate]:
+    """The centers' own wording of the alert, by (center, language): one query for all."""
+    rows = MessageTemplate.objects.filter(
+        center_id__in=center_ids, kind=NotificationKind.OVERDUE_PROMISE
+    )
+    return {(t.center_id, t.language): t for t in rows}
+
+
+def _alert(
+    promise: Promise, now: dt.datetime, templates: dict[tuple[int, str], MessageTemplate]
+) -> Notification | None:
     user = promise.made_by
     if user is None or not user.is_active or not user.email:
         log.info(
@@ -75,13 +89,21 @@ def _alert(promise: Promise, now: dt.datetime) -> Notification | None:
     language = _staff_language(user)
     with translation.override(language):
         context = {
+            "center": promise.repair.center.name,
             "ticket": promise.repair.ticket_number,
             "promise": str(promise.get_kind_display()),
             "due": local_slot(promise.due_at),
             "staff": staff_name(user),
             "link": settings.SITE_URL + reverse("desk-repair", args=[promise.repair.ticket_number]),
         }
-        subject, body = _alert_subject(context), _alert_body(context)
+        custom = templates.get((promise.repair.center_id, language))
+        kind = NotificationKind.OVERDUE_PROMISE
+        if custom is not None:
+            rendered = messages.render_text(kind, custom.subject, custom.body, context)
+        else:
+            subject, body = messages.defaults(kind, language)
+            rendered = messages.render_text(kind, subject, body, context)
+        subject, body = rendered.subject, rendered.body
     return Notification(
         repair=promise.repair,
         kind=NotificationKind.OVERDUE_PROMISE,
@@ -99,18 +121,3 @@ def _alert(promise: Promise, now: dt.datetime) -> Notification | None:
 def _staff_language(user) -> str:
     # Staff have no language of their own yet (nor centers a default): the site's.
     return settings.LANGUAGE_CODE
-
-
-def _alert_subject(context: dict[str, str]) -> str:
-    return _("Overdue promise: %(ticket)s") % context
-
-
-def _alert_body(context: dict[str, str]) -> str:
-    # workflows/messages.py will render this from the center's template with the same context.
-    return (
-        _(
-            "%(staff)s, your promise on repair %(ticket)s is overdue: %(promise)s, due "
-            "%(due)s. Keep it or tell the customer: %(link)s"
-        )
-        % context
-    )
