@@ -239,3 +239,21 @@ def test_the_beat_task_runs_the_same_service(make_repair, emailed):
     promise(make_repair(), emailed[0])
     assert tasks.alert_overdue_promises() == 1
     assert len(alerts()) == 1
+
+
+def test_the_desk_call_list_lists_customer_messages_not_staff_alerts(make_repair, emailed):
+    from workflows.page_selectors import call_list
+
+    desk, _tech = emailed
+    repair = make_repair()
+    promise(repair, desk)
+    assert alert_overdue_promises() == 1
+    to_customer = Notification.objects.create(
+        repair=repair,
+        kind=NotificationKind.QUOTE,
+        recipient="010-0000-0000",
+        body="x",
+        idempotency_key="customer-message",
+    )
+    Notification.objects.update(status="failed")  # the alert and the customer message failed
+    assert [n.pk for n in call_list(center_id=repair.center_id).to_send] == [to_customer.pk]

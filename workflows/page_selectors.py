@@ -218,9 +218,10 @@ WAITING_ON_CUSTOMER = [State.AWAITING_APPROVAL, State.READY_TO_REPAIR, State.REA
 
 def call_list(*, center_id: int) -> CallList:
     now = timezone.now()
-    notifications = Notification.objects.filter(repair__center_id=center_id).select_related(
-        "repair__customer"
-    )
+    # Messages to customers only: a staff alert (overdue promise) is not the desk's to phone.
+    notifications = Notification.objects.filter(
+        repair__center_id=center_id, recipient_user__isnull=True
+    ).select_related("repair__customer")
     promises = Promise.objects.open().filter(repair__center_id=center_id)
     promises = promises.filter(repair__state__in=OPEN_STATES).select_related(
         "repair__customer", "made_by__staff_profile"
