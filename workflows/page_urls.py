@@ -5,6 +5,7 @@ from django.urls import include, path
 from service_center import views as staff_views
 from workflows import views
 from workflows.views import evidence as photo_views_page
+from workflows.views import manager as manager_views
 from workflows.views import payments as payment_views
 from workflows.views import photos as photo_views
 from workflows.views import stock as stock_views
@@ -51,6 +52,8 @@ urlpatterns = [
         photo_views.IntakePhotoFileView.as_view(),
         name="intake-photo",
     ),
+    # Managers
+    path("manager/", manager_views.manager_reports, name="manager-reports"),
     # Technicians
     path("tech/", views.tech_home, name="tech-home"),
     path("tech/repairs/<str:ticket>/", views.tech_repair, name="tech-repair"),
