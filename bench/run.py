@@ -444,6 +444,7 @@ def main() -> None:
     reserve_contention(h)
     two_servers(status_spec, ticket, args.rounds)
     ticket_bench()
+    csv_bench()
     print("bench: done", flush=True)
 
 
@@ -622,6 +623,19 @@ def ticket_bench() -> None:
             print(line, flush=True)
     if out.returncode:
         say("ticket_render", f"failed: {out.stderr.strip().splitlines()[-1:]}")
+
+
+def csv_bench() -> None:
+    """The CSV export's memory, streamed vs built in memory (bench/csv_export.py), in a
+    throwaway SQLite database of its own so the bench database keeps its shape."""
+    script = ROOT / "bench" / "csv_export.py"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    out = subprocess.run([PY, str(script)], capture_output=True, text=True, cwd=ROOT, env=env)
+    for line in out.stdout.splitlines():
+        if line.strip():
+            print(line, flush=True)
+    if out.returncode:
+        say("csv_export", f"failed: {out.stderr.strip().splitlines()[-1:]}")
 
 
 if __name__ == "__main__":

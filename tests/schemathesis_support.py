@@ -306,6 +306,12 @@ def main(base_url: str, out: str) -> None:
             "/api/v1/stock/movements/",
             {"query.part": ref["part"], "query.since": "2024-01-01", "query.center": "GN"},
         ),
+        # The reports' CSV: a valid range at the manager's own center.
+        operation(
+            "GET",
+            "/api/v1/reports/repairs.csv",
+            {"query.from": "2024-01-01", "query.to": "2024-12-31", "query.center": "GN"},
+        ),
         # The API takes 4-40 letters and digits (normalised); the schema says "a string".
         operation(
             "POST",

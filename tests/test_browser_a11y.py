@@ -91,6 +91,7 @@ def _pages(repairs) -> dict[str, list[str]]:
             "/desk/stock/",
         ],
         "tech": ["/tech/", f"/tech/repairs/{repairs['on_order'].ticket_number}/"],
+        "manager": ["/manager/"],
     }
 
 
@@ -104,7 +105,7 @@ def _check(page, url: str) -> list[dict]:
 
 @pytest.mark.parametrize("language", ["ko", "en"])
 def test_no_page_has_a_serious_or_critical_axe_violation(
-    browser, live_server, repairs, desk, tech, language
+    browser, live_server, repairs, desk, tech, manager, language
 ):
     found: dict[str, list[dict]] = {}
     for name, viewport in (("desktop", b.DESKTOP), ("phone", b.PHONE)):

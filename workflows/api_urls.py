@@ -14,6 +14,7 @@ from workflows import api
 from workflows.api import appointments as appointments_api
 from workflows.api import payments as payments_api
 from workflows.api import photos as photos_api
+from workflows.api import reports as reports_api
 from workflows.api import stock as stock_api
 from workflows.registry import STAFF_TRANSITIONS
 
@@ -77,6 +78,7 @@ urlpatterns = [
     ),
     path(V1 + "parts-orders/", api.PartsOrderListView.as_view(), name="api-parts-orders"),
     *transition_routes(ORDER, api.ORDER_TRANSITIONS, api.order_transition_view, "api-parts-order"),
+    path(V1 + "reports/repairs.csv", reports_api.RepairsCsvView.as_view(), name="api-reports-csv"),
     path(V1 + "public/status/", api.PublicStatusView.as_view(), name="api-public-status"),
     path(V1 + "public/slots/", appointments_api.PublicSlotsView.as_view(), name="api-public-slots"),
     path(V1 + "public/book/", appointments_api.PublicBookView.as_view(), name="api-public-book"),

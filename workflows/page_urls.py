@@ -5,6 +5,7 @@ from django.urls import include, path
 from service_center import views as staff_views
 from workflows import views
 from workflows.views import evidence as photo_views_page
+from workflows.views import manager as manager_views
 from workflows.views import messages as message_views
 from workflows.views import payments as payment_views
 from workflows.views import photos as photo_views
@@ -64,6 +65,8 @@ urlpatterns = [
         message_views.message_preview,
         name="manager-message-preview",
     ),
+    # Managers
+    path("manager/", manager_views.manager_reports, name="manager-reports"),
     # Technicians
     path("tech/", views.tech_home, name="tech-home"),
     path("tech/repairs/<str:ticket>/", views.tech_repair, name="tech-repair"),
