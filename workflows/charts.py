@@ -59,7 +59,7 @@ def _svg(width: int, height: int, label: str, body: SafeString) -> SafeString:
 
 def bar_chart(bars: list[Bar], *, label: str, unit: str) -> SafeString:
     """Vertical bars (e.g. one per week), a value axis with 5 ticks labelled in `unit`."""
-    width, height, left, bottom, top = 640, 260, 48, 48, 24
+    width, height, left, bottom, top = 640, 276, 48, 64, 24  # room for slanted labels
     plot_w, plot_h = width - left - 8, height - top - bottom
     peak = _nice_top(max((b.value for b in bars), default=0))
     parts = [_value_axis(left, top, plot_w, plot_h, peak, unit)]
