@@ -238,3 +238,16 @@ def diagnose(desk, tech):
         )
 
     return run
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per browser-test module (tests/browser_support.py launches it)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import launch
+
+    with sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()

@@ -20,16 +20,6 @@ pytestmark = [
 NAMED_MINOR = {"aria-allowed-role", "empty-table-header", "listitem", "list"}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = b.launch(p)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def repairs(make_repair, desk, tech, diagnose, center, spring, battery, expired, in_warranty):
     """One repair in each state a page looks different in."""

@@ -11,16 +11,6 @@ from workflows.models import MessageTemplate, Notification
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), b.needs_chromium]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = b.launch(p)
-        yield chromium
-        chromium.close()
-
-
 @pytest.mark.parametrize("language", ["ko", "en"])
 def test_typing_updates_the_preview_and_the_saved_text_is_sent(
     browser, live_server, manager, make_repair, center, language

@@ -11,16 +11,6 @@ from tests.reports_support import FROM, TO, build_fortnight
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), b.needs_chromium]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = b.launch(p)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def fortnight(make_repair, desk, tech, manager, other_center):
     cache.clear()

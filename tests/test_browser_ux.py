@@ -11,16 +11,6 @@ from workflows import services as s
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), b.needs_chromium]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = b.launch(p)
-        yield chromium
-        chromium.close()
-
-
 @pytest.mark.parametrize("language", ["ko", "en"])
 def test_an_empty_intake_shows_every_error_at_once(browser, live_server, desk, headset, language):
     cache.clear()
