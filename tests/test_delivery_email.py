@@ -212,3 +212,43 @@ def test_email_and_sms_rows_go_to_their_own_backends(settings, queued, outbox, s
     assert len(smtp.received) == 1
     sms.refresh_from_db()
     assert sms.provider_message_id == f"locmem-{sms.pk}"
+
+
+def test_a_message_the_manager_edits_arrives_by_e_mail_as_edited(
+    smtp, settings, manager, center, make_repair, django_capture_on_commit_callbacks
+):
+    """The issue's end to end: the manager words the RECEIVED message on /manager/messages/, a
+    repair is phoned in for a customer with an e-mail address, and the SMTP server receives
+    exactly that wording (and the SMS row has it too)."""
+    from django.test import Client
+
+    from workflows.models import Notification
+    from workflows.services.core import status_link
+
+    settings.NOTIFICATION_BACKEND = "workflows.notify.LocmemBackend"  # the SMS row
+    client = Client()
+    client.force_login(manager)
+    edited = {
+        "subject": "[{center}] {ticket} 접수 확인",
+        "body": "{customer}님, 맡기신 기기를 잘 받았습니다. 진행 상황: {link}",
+        "action": "save",
+    }
+    assert client.post("/manager/messages/received/ko/", edited).status_code == 302
+
+    with django_capture_on_commit_callbacks(execute=True):
+        repair = make_repair(
+            customer={"name": "김민지", "phone": "010-2345-6789", "email": "minji@example.com"},
+            intake_channel="phone",
+            device_in_shop=False,
+        )
+    rows = {n.channel: n for n in Notification.objects.filter(repair=repair)}
+    assert set(rows) == {"sms", "email"}
+    assert rows["email"].status == NotificationStatus.SENT  # delivered after commit
+    (received,) = smtp.received
+    assert received["To"] == "minji@example.com"
+    # A long Korean subject is folded onto encoded words ("Subject:" CRLF SP "=?utf-8?b?..."),
+    # which unfolds with the folding space in front; mail readers drop it.
+    assert received["Subject"].lstrip() == f"[{center.name}] {repair.ticket_number} 접수 확인"
+    body = received.get_content().strip()
+    assert body == f"김민지님, 맡기신 기기를 잘 받았습니다. 진행 상황: {status_link(repair)}"
+    assert rows["sms"].body == body and rows["email"].body == body
