@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from core.roles import TECH, staff_name
@@ -38,13 +39,11 @@ def _open_promises() -> Prefetch:
 
 
 def _card_queryset() -> QuerySet[Repair]:
-    """Repairs as board cards: customer, model, technician and open promises in 3 queries."""
+    """Repairs as board cards: customer, model, technician and open promises in 2 queries (a
+    card shows no reservation: none is read)."""
     return Repair.objects.select_related(
         "customer", "product_model", "device__product_model", "technician__staff_profile"
-    ).prefetch_related(
-        _open_promises(),
-        Prefetch("reservations", queryset=Reservation.objects.select_related("part")),
-    )
+    ).prefetch_related(_open_promises())
 
 
 def _first_overdue(repair: Repair, now: dt.datetime) -> dt.datetime | None:
@@ -65,37 +64,63 @@ class Board:
     more: bool = False  # a search found more than it shows
 
 
+def _with_overdue_since(queryset: QuerySet[Repair], now: dt.datetime) -> QuerySet[Repair]:
+    """`overdue_since`: the due time of the repair's earliest open promise already past, or
+    NULL (a correlated subquery the partial index `promise_open_repair_due` answers)."""
+    earliest = (
+        Promise.objects.open()
+        .filter(repair=OuterRef("pk"), due_at__lt=now)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return queryset.annotate(overdue_since=Subquery(earliest))
+
+
+# Overdue first (earliest broken promise first), then oldest: the board's and the lists' order.
+CARD_ORDER = [F("overdue_since").asc(nulls_last=True), F("created_at").asc(), F("id").asc()]
+
+
 def desk_board(*, center_id: int, query: str = "") -> Board:
     """The desk board: open repairs in columns by state; repairs with overdue promises first,
-    both in a strip of their own and at the top of their column. A search lists matches instead."""
+    both in a strip of their own and at the top of their column. A search lists matches instead.
+
+    The database picks each column's first `COLUMN_LIMIT` cards (a row number per state) and
+    counts the columns (one aggregate); only the cards shown are read and prefetched: four
+    queries whatever the number of open repairs."""
     now = timezone.now()
     base = _card_queryset().filter(center_id=center_id)
     if query.strip():
         found = selectors.search_repairs(base, query).order_by("-created_at", "-id")
-        results = list(found[: SEARCH_LIMIT + 1])  # one more: are there others?
-        for r in results:
-            r.overdue_since = _first_overdue(r, now)
+        results = list(_with_overdue_since(found, now)[: SEARCH_LIMIT + 1])  # one more: others?
         more = len(results) > SEARCH_LIMIT
         results = results[:SEARCH_LIMIT]
         return Board(
             overdue=[], columns=[], results=results, query=query, total=len(results), more=more
         )
-    repairs = list(base.filter(state__in=BOARD_STATES).order_by("created_at", "id"))
-    for r in repairs:
-        r.overdue_since = _first_overdue(r, now)
-    far = now + dt.timedelta(days=36500)
-
-    def order(r: Repair) -> tuple:
-        return (r.overdue_since is None, r.overdue_since or far, r.created_at)
-
-    repairs.sort(key=order)
-    overdue = [r for r in repairs if r.overdue_since is not None]
+    counts = dict(
+        Repair.objects.filter(center_id=center_id, state__in=BOARD_STATES)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    cards = list(
+        _with_overdue_since(base.filter(state__in=BOARD_STATES), now)
+        .annotate(
+            place=Window(RowNumber(), partition_by=[F("state")], order_by=CARD_ORDER),
+        )
+        .filter(place__lte=COLUMN_LIMIT)
+        .order_by(*CARD_ORDER)
+    )
+    # Every card of the overdue strip is among its column's first cards: overdue cards lead
+    # their column in the strip's own order.
+    overdue = [r for r in cards if r.overdue_since is not None]
     columns = []
     for state in BOARD_STATES:
-        in_state = [r for r in repairs if r.state == state]
+        in_state = [r for r in cards if r.state == state]
         # A column of hundreds helps nobody and costs a render each; the rest is a search away.
-        columns.append((state.value, state.label, in_state[:COLUMN_LIMIT], len(in_state)))
-    return Board(overdue=overdue[:COLUMN_LIMIT], columns=columns, total=len(repairs))
+        columns.append((state.value, state.label, in_state, counts.get(state.value, 0)))
+    return Board(overdue=overdue[:COLUMN_LIMIT], columns=columns, total=sum(counts.values()))
 
 
 def todays_visits(*, center_id: int) -> list[tuple[str, list[Appointment]]]:

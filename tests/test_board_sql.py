@@ -1,0 +1,158 @@
+"""The board and the lists in SQL (issue 14): the database picks the cards shown (overdue first,
+then oldest, 30 per column), counts the columns in one aggregate, and the number of queries does
+not change with the number of open repairs."""
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.db import connection
+from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from workflows import page_selectors as sel
+from workflows.choices import State
+from workflows.models import Promise, Repair
+
+_serial = itertools.count(1)
+
+
+def _clone(template, n, *, state=State.RECEIVED, technician=None, age_from=0):
+    """n copies of `template` in `state`, created `age_from + i` hours ago (oldest first in
+    the returned list), bulk-inserted: a full column in a few queries."""
+    fields = model_to_dict(
+        template, exclude=["id", "ticket_number", "status_token", "created_at", "state"]
+    )
+    fields = {
+        k: v
+        for k, v in fields.items()
+        if k not in ("center", "customer", "device", "product_model", "technician", "created_by")
+        and k not in ("comeback_of",)
+    }
+    now = timezone.now()
+    rows = []
+    for i in range(n):
+        k = next(_serial)
+        rows.append(
+            Repair(
+                **fields,
+                state=state,
+                ticket_number=f"T-BULK-{k:06d}",
+                status_token=f"tok{k:029d}",
+                center_id=template.center_id,
+                customer_id=template.customer_id,
+                device_id=template.device_id,
+                product_model_id=template.product_model_id,
+                technician=technician,
+                created_by_id=template.created_by_id,
+                created_at=now - dt.timedelta(hours=age_from + n - i),
+            )
+        )
+    return Repair.objects.bulk_create(rows)
+
+
+def _promise(repair, hours_from_now, **fields):
+    return Promise.objects.create(
+        repair=repair,
+        kind="callback",
+        due_at=timezone.now() + dt.timedelta(hours=hours_from_now),
+        **fields,
+    )
+
+
+def _column(html, state):
+    column = html[html.index(f'class="column col-{state}"') :]
+    column = column[: column.index("</section>")]
+    return [
+        part.split('"', 1)[0] for part in column.split('data-ticket="')[1:]
+    ]  # tickets in page order
+
+
+@pytest.fixture
+def template(make_repair):
+    return make_repair(customer={"name": "대량", "phone": "010-7777-0000"})
+
+
+def _page_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_board_runs_the_same_queries_with_5_and_80_repairs_in_a_column(
+    client, desk, tech, template, django_assert_num_queries
+):
+    client.force_login(desk)
+    center_id = template.center_id
+    for i, r in enumerate(_clone(template, 4)):
+        if i % 2 == 0:
+            _promise(r, -1)
+    with django_assert_num_queries(3):  # the column counts, the cards, their open promises
+        small = sel.desk_board(center_id=center_id)
+    at_five = _page_queries(client, "/desk/")
+    for i, r in enumerate(_clone(template, 75, technician=tech, age_from=10)):
+        if i % 3 == 0:
+            _promise(r, -2)
+        elif i % 3 == 1:
+            _promise(r, 5)
+    with django_assert_num_queries(3):
+        big = sel.desk_board(center_id=center_id)
+    with django_assert_num_queries(at_five):
+        response = client.get("/desk/")
+    assert small.total == 5 and big.total == 80
+    assert len(_column(response.content.decode(), "received")) == sel.COLUMN_LIMIT
+
+
+def _expected_order(repairs, now):
+    """The board's order computed in Python from every row: overdue first (earliest broken
+    promise first), then oldest."""
+
+    def overdue_since(r):
+        due = [p.due_at for p in r.promises.all() if p.is_open and p.due_at < now]
+        return min(due) if due else None
+
+    keyed = [(overdue_since(r), r) for r in repairs]
+    late = sorted((k for k in keyed if k[0]), key=lambda k: (k[0], k[1].created_at, k[1].pk))
+    calm = sorted((k for k in keyed if not k[0]), key=lambda k: (k[1].created_at, k[1].pk))
+    return [r.ticket_number for _, r in late], [r.ticket_number for _, r in calm]
+
+
+def test_the_board_shows_the_right_30_cards_of_a_longer_column_overdue_first(
+    client, desk, template
+):
+    received = _clone(template, 40)
+    # Overdue: the newest ones too, and ties on the due time broken by age.
+    for index, hours in [(38, -5), (20, -3), (35, -1), (39, -1), (2, -8)]:
+        _promise(received[index], hours)
+    _promise(received[39], -10, fulfilled_at=timezone.now())  # kept: not what makes it late
+    _promise(received[37], -6, withdrawn_at=timezone.now())  # withdrawn: never overdue
+    _promise(received[36], 4)  # not due yet
+    diagnosing = _clone(template, 33, state=State.DIAGNOSING, age_from=100)
+    for i, r in enumerate(diagnosing[:32]):
+        _promise(r, -20 - i % 7)
+    _clone(template, 3, state=State.CLOSED)  # closed: on no column and in no count
+    template.delete()  # the intake's own repair: keep the columns to the clones
+
+    client.force_login(desk)
+    response = client.get("/desk/")
+    html = response.content.decode()
+    now = timezone.now()
+    board = response.context["board"]
+    for state, rows, total in [(State.RECEIVED, received, 40), (State.DIAGNOSING, diagnosing, 33)]:
+        late, calm = _expected_order(Repair.objects.filter(pk__in=[r.pk for r in rows]), now)
+        assert _column(html, state.value) == (late + calm)[: sel.COLUMN_LIMIT]
+        column = html[html.index(f'class="column col-{state.value}"') :]
+        column = column[: column.index("</section>")]
+        assert f'<span class="count">{total}</span>' in column
+    assert board.total == 73
+    every = Repair.objects.filter(pk__in=[r.pk for r in received + diagnosing])
+    late, _calm = _expected_order(every, now)
+    assert len(late) == 37
+    strip = html[html.index('id="overdue"') : html.index('class="board"')]
+    assert [part.split('"', 1)[0] for part in strip.split('data-ticket="')[1:]] == late[:30]
+    # A withdrawn promise does not pull its repair up: third newest of 40, it is not shown.
+    assert received[37].ticket_number not in html
+    late_received = _column(html, "received")[:5]
+    assert received[39].ticket_number in late_received  # open and late beside a kept one
