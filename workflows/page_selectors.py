@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Window
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -44,11 +44,6 @@ def _card_queryset() -> QuerySet[Repair]:
     return Repair.objects.select_related(
         "customer", "product_model", "device__product_model", "technician__staff_profile"
     ).prefetch_related(_open_promises())
-
-
-def _first_overdue(repair: Repair, now: dt.datetime) -> dt.datetime | None:
-    due = [p.due_at for p in repair.open_promises if p.due_at < now]
-    return min(due) if due else None
 
 
 COLUMN_LIMIT = 30  # cards per board column (overdue first, then oldest)
@@ -97,21 +92,8 @@ def desk_board(*, center_id: int, query: str = "") -> Board:
         return Board(
             overdue=[], columns=[], results=results, query=query, total=len(results), more=more
         )
-    counts = dict(
-        Repair.objects.filter(center_id=center_id, state__in=BOARD_STATES)
-        .order_by()
-        .values_list("state")
-        .annotate(n=Count("id"))
-        .values_list("state", "n")
-    )
-    cards = list(
-        _with_overdue_since(base.filter(state__in=BOARD_STATES), now)
-        .annotate(
-            place=Window(RowNumber(), partition_by=[F("state")], order_by=CARD_ORDER),
-        )
-        .filter(place__lte=COLUMN_LIMIT)
-        .order_by(*CARD_ORDER)
-    )
+    counts = _counts_by_state(Repair.objects.filter(center_id=center_id, state__in=BOARD_STATES))
+    cards = _first_cards(base.filter(state__in=BOARD_STATES), now)
     # Every card of the overdue strip is among its column's first cards: overdue cards lead
     # their column in the strip's own order.
     overdue = [r for r in cards if r.overdue_since is not None]
@@ -210,23 +192,67 @@ def compatible_parts(*, repair: Repair) -> list[PartChoice]:
     ]
 
 
-def technician_repairs(*, user: Any) -> list[Repair]:
-    """The open repairs this technician owns, overdue promises first, then oldest first."""
-    now = timezone.now()
-    repairs = list(
-        _card_queryset().filter(technician=user, state__in=OPEN_STATES).order_by("created_at", "id")
-    )
-    for r in repairs:
-        r.overdue_since = _first_overdue(r, now)
-    far = now + dt.timedelta(days=36500)
-    repairs.sort(key=lambda r: (r.overdue_since is None, r.overdue_since or far, r.created_at))
-    return repairs
-
-
-def unassigned_repairs(*, center_id: int) -> list[Repair]:
+def _first_cards(
+    queryset: QuerySet[Repair], now: dt.datetime, *, limit: int = COLUMN_LIMIT
+) -> list[Repair]:
+    """The first `limit` cards of each state in `queryset`, in card order (overdue first, then
+    oldest): the database numbers the rows per state and returns only those shown."""
     return list(
-        _card_queryset().filter(center_id=center_id, state=State.RECEIVED).order_by("created_at")
+        _with_overdue_since(queryset, now)
+        .annotate(place=Window(RowNumber(), partition_by=[F("state")], order_by=CARD_ORDER))
+        .filter(place__lte=limit)
+        .order_by(*CARD_ORDER)
     )
+
+
+def _counts_by_state(queryset: QuerySet[Repair]) -> dict[str, int]:
+    return dict(
+        queryset.order_by().values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+
+
+@dataclass
+class TechRepairs:
+    """A technician's open repairs: the first cards of each state (overdue first, then oldest)
+    and the true number per state."""
+
+    cards: list[Repair]
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def overdue(self) -> list[Repair]:
+        return [r for r in self.cards if r.overdue_since is not None][:COLUMN_LIMIT]
+
+    def group(self, states: Any) -> tuple[list[Repair], int]:
+        """The first cards of a group of states, and how many the group holds."""
+        states = {str(s) for s in states}
+        cards = [r for r in self.cards if r.state in states][:COLUMN_LIMIT]
+        return cards, sum(n for state, n in self.counts.items() if state in states)
+
+
+def technician_repairs(*, user: Any) -> TechRepairs:
+    """The open repairs this technician owns, overdue promises first, then oldest first: the
+    first `COLUMN_LIMIT` of each state and a count per state, in three queries."""
+    mine = Repair.objects.filter(technician=user, state__in=OPEN_STATES)
+    cards = _first_cards(
+        _card_queryset().filter(technician=user, state__in=OPEN_STATES), timezone.now()
+    )
+    return TechRepairs(cards=cards, counts=_counts_by_state(mine))
+
+
+def unassigned_repairs(*, center_id: int) -> tuple[list[Repair], int]:
+    """The center's received repairs waiting for a technician: the oldest `COLUMN_LIMIT` and how
+    many there are (two queries)."""
+    waiting = Repair.objects.filter(center_id=center_id, state=State.RECEIVED)
+    first = waiting.select_related("product_model").order_by("created_at", "id")[:COLUMN_LIMIT]
+    return list(first), waiting.count()
+
+
+CALL_LIMIT = 100  # rows per section of the call list; the heading gives the true number
 
 
 @dataclass
@@ -236,51 +262,57 @@ class CallList:
     overdue: list[Promise] = field(default_factory=list)
     due_soon: list[Promise] = field(default_factory=list)
     waiting_on_customer: list[Repair] = field(default_factory=list)
+    overdue_count: int = 0
+    due_soon_count: int = 0
+    waiting_count: int = 0
 
 
 WAITING_ON_CUSTOMER = [State.AWAITING_APPROVAL, State.READY_TO_REPAIR, State.READY_FOR_PICKUP]
 
 
 def call_list(*, center_id: int) -> CallList:
+    """The desk's calls: every section bounded (`CALL_LIMIT`, the last call only per repair),
+    the true numbers by two aggregates; eight queries whatever the size of the center."""
     now = timezone.now()
+    soon = now + dt.timedelta(days=1)
     # Messages to customers only: a staff alert (overdue promise) is not the desk's to phone.
     notifications = Notification.objects.filter(
         repair__center_id=center_id, recipient_user__isnull=True
     ).select_related("repair__customer")
-    promises = Promise.objects.open().filter(repair__center_id=center_id)
-    promises = promises.filter(repair__state__in=OPEN_STATES).select_related(
-        "repair__customer", "made_by__staff_profile"
+    promises = Promise.objects.open().filter(
+        repair__center_id=center_id, repair__state__in=OPEN_STATES
     )
-    waiting = (
-        Repair.objects.filter(center_id=center_id, state__in=WAITING_ON_CUSTOMER)
-        .select_related("customer", "product_model", "technician__staff_profile")
-        .prefetch_related(
-            Prefetch(
-                "events",
-                queryset=RepairEvent.objects.filter(kind="call").order_by("-at", "-id"),
-                to_attr="calls",
-            )
-        )
-        .order_by("updated_at")
+    promise_counts = promises.order_by().aggregate(
+        overdue=Count("id", filter=Q(due_at__lt=now)),
+        due_soon=Count("id", filter=Q(due_at__gte=now, due_at__lt=soon)),
+    )
+    promises = promises.select_related("repair__customer", "made_by__staff_profile")
+    waiting = Repair.objects.filter(center_id=center_id, state__in=WAITING_ON_CUSTOMER)
+    last_call = RepairEvent.objects.filter(kind="call").order_by("-at", "-id")[:1]
+    waiting_rows = (
+        waiting.select_related("customer", "product_model", "technician__staff_profile")
+        .prefetch_related(Prefetch("events", queryset=last_call, to_attr="calls"))
+        .order_by("updated_at", "id")
     )
     return CallList(
         to_send=list(
             notifications.filter(
                 status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED]
-            ).order_by("created_at")[:100]
+            ).order_by("created_at")[:CALL_LIMIT]
         ),
         sent=list(
             notifications.filter(
                 status=NotificationStatus.SENT, sent_at__gte=now - dt.timedelta(days=2)
             ).order_by("-sent_at")[:50]
         ),
-        overdue=list(promises.filter(due_at__lt=now).order_by("due_at")),
+        overdue=list(promises.filter(due_at__lt=now).order_by("due_at", "id")[:CALL_LIMIT]),
         due_soon=list(
-            promises.filter(due_at__gte=now, due_at__lt=now + dt.timedelta(days=1)).order_by(
-                "due_at"
-            )
+            promises.filter(due_at__gte=now, due_at__lt=soon).order_by("due_at", "id")[:CALL_LIMIT]
         ),
-        waiting_on_customer=list(waiting[:100]),
+        waiting_on_customer=list(waiting_rows[:CALL_LIMIT]),
+        overdue_count=promise_counts["overdue"],
+        due_soon_count=promise_counts["due_soon"],
+        waiting_count=waiting.count(),
     )
 
 
