@@ -156,3 +156,78 @@ def test_the_board_shows_the_right_30_cards_of_a_longer_column_overdue_first(
     assert received[37].ticket_number not in html
     late_received = _column(html, "received")[:5]
     assert received[39].ticket_number in late_received  # open and late beside a kept one
+
+
+def _fill_tech(template, tech, n, age_from):
+    for state in (State.DIAGNOSING, State.IN_REPAIR, State.AWAITING_PARTS, State.REPAIRED):
+        for i, r in enumerate(_clone(template, n, state=state, technician=tech, age_from=age_from)):
+            if i % 2:
+                _promise(r, -1 - i)
+    _clone(template, n, state=State.RECEIVED, age_from=age_from)  # unassigned at the center
+
+
+def test_the_technicians_list_runs_the_same_queries_and_shows_30_per_group_at_5_and_80(
+    client, tech, template, django_assert_num_queries
+):
+    client.force_login(tech)
+    _fill_tech(template, tech, 5, age_from=0)
+    with django_assert_num_queries(3):  # first cards, their open promises, counts per state
+        small = sel.technician_repairs(user=tech)
+    with django_assert_num_queries(2):
+        first, waiting = sel.unassigned_repairs(center_id=template.center_id)
+    assert small.total == 20 and len(first) == waiting == 6  # with the intake's own repair
+    at_five = _page_queries(client, "/tech/")
+    _fill_tech(template, tech, 75, age_from=10)
+    with django_assert_num_queries(3):
+        big = sel.technician_repairs(user=tech)
+    with django_assert_num_queries(at_five):
+        response = client.get("/tech/")
+    assert big.total == 320
+    assert len(big.cards) == 4 * sel.COLUMN_LIMIT  # no row read that is not shown
+    _label, cards, count = response.context["groups"][0]  # to diagnose
+    assert count == 80 and len(cards) == sel.COLUMN_LIMIT
+    assert all(r.state == State.DIAGNOSING for r in cards)
+    # 40 of the 80 have a late promise: they fill the group, the latest broken promise last
+    assert all(r.overdue_since for r in cards)
+    assert [r.overdue_since for r in cards] == sorted(r.overdue_since for r in cards)
+    assert len(response.context["unassigned"]) == sel.COLUMN_LIMIT
+    assert response.context["unassigned_count"] == 81
+    html = response.content.decode()
+    assert '<span class="count">80</span>' in html and '<span class="count">81</span>' in html
+
+
+def _fill_calls(template, desk, n, age_from):
+    from workflows.models import RepairEvent
+
+    for state in (State.AWAITING_APPROVAL, State.READY_FOR_PICKUP):
+        for i, r in enumerate(_clone(template, n, state=state, age_from=age_from)):
+            _promise(r, -1 - i if i % 2 else 2 + i % 20)
+            for k in range(3):
+                RepairEvent.objects.create(
+                    repair=r, kind="call", actor_name=f"desk{k}", at=timezone.now()
+                )
+
+
+def test_the_call_list_runs_the_same_queries_and_stays_bounded_at_5_and_80(
+    client, desk, template, django_assert_num_queries
+):
+    client.force_login(desk)
+    _fill_calls(template, desk, 5, age_from=0)
+    with django_assert_num_queries(8):
+        small = sel.call_list(center_id=template.center_id)
+    assert small.waiting_count == 10 and len(small.waiting_on_customer) == 10
+    assert all(
+        len(r.calls) == 1 and r.calls[0].actor_name == "desk2" for r in small.waiting_on_customer
+    )
+    at_five = _page_queries(client, "/desk/calls/")
+    _fill_calls(template, desk, 80, age_from=10)
+    with django_assert_num_queries(8):
+        big = sel.call_list(center_id=template.center_id)
+    with django_assert_num_queries(at_five):
+        response = client.get("/desk/calls/")
+    assert big.waiting_count == 170 and len(big.waiting_on_customer) == sel.CALL_LIMIT
+    assert big.overdue_count == 84 and len(big.overdue) == 84
+    assert big.due_soon_count == 86 and len(big.due_soon) == 86
+    assert all(len(r.calls) == 1 for r in big.waiting_on_customer)  # the last call only
+    assert [p.due_at for p in big.overdue] == sorted(p.due_at for p in big.overdue)
+    assert '<span class="count">170</span>' in response.content.decode()
