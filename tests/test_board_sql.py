@@ -89,7 +89,7 @@ def test_the_board_runs_the_same_queries_with_5_and_80_repairs_in_a_column(
     for i, r in enumerate(_clone(template, 4)):
         if i % 2 == 0:
             _promise(r, -1)
-    with django_assert_num_queries(3):  # the column counts, the cards, their open promises
+    with django_assert_num_queries(4):  # column counts, the cards' ids, the cards, promises
         small = sel.desk_board(center_id=center_id)
     at_five = _page_queries(client, "/desk/")
     for i, r in enumerate(_clone(template, 75, technician=tech, age_from=10)):
@@ -97,7 +97,7 @@ def test_the_board_runs_the_same_queries_with_5_and_80_repairs_in_a_column(
             _promise(r, -2)
         elif i % 3 == 1:
             _promise(r, 5)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         big = sel.desk_board(center_id=center_id)
     with django_assert_num_queries(at_five):
         response = client.get("/desk/")
@@ -171,14 +171,14 @@ def test_the_technicians_list_runs_the_same_queries_and_shows_30_per_group_at_5_
 ):
     client.force_login(tech)
     _fill_tech(template, tech, 5, age_from=0)
-    with django_assert_num_queries(3):  # first cards, their open promises, counts per state
+    with django_assert_num_queries(4):  # card ids, cards, their open promises, counts
         small = sel.technician_repairs(user=tech)
     with django_assert_num_queries(2):
         first, waiting = sel.unassigned_repairs(center_id=template.center_id)
     assert small.total == 20 and len(first) == waiting == 6  # with the intake's own repair
     at_five = _page_queries(client, "/tech/")
     _fill_tech(template, tech, 75, age_from=10)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         big = sel.technician_repairs(user=tech)
     with django_assert_num_queries(at_five):
         response = client.get("/tech/")

@@ -93,7 +93,7 @@ def desk_board(*, center_id: int, query: str = "") -> Board:
             overdue=[], columns=[], results=results, query=query, total=len(results), more=more
         )
     counts = _counts_by_state(Repair.objects.filter(center_id=center_id, state__in=BOARD_STATES))
-    cards = _first_cards(base.filter(state__in=BOARD_STATES), now)
+    cards = _first_cards(Q(center_id=center_id, state__in=BOARD_STATES), now)
     # Every card of the overdue strip is among its column's first cards: overdue cards lead
     # their column in the strip's own order.
     overdue = [r for r in cards if r.overdue_since is not None]
@@ -192,17 +192,34 @@ def compatible_parts(*, repair: Repair) -> list[PartChoice]:
     ]
 
 
-def _first_cards(
-    queryset: QuerySet[Repair], now: dt.datetime, *, limit: int = COLUMN_LIMIT
-) -> list[Repair]:
-    """The first `limit` cards of each state in `queryset`, in card order (overdue first, then
-    oldest): the database numbers the rows per state and returns only those shown."""
-    return list(
-        _with_overdue_since(queryset, now)
+def _first_cards(where: Q, now: dt.datetime, *, limit: int = COLUMN_LIMIT) -> list[Repair]:
+    """The first `limit` cards of each state among the repairs `where` selects, in card order
+    (overdue first, then oldest): the database numbers narrow rows (id, state, age,
+    overdue_since) per state from the indexes, then joins, reads and prefetches only the
+    numbered-in ones by primary key (a separate query: as a subquery, PostgreSQL misjudges its
+    size and hashes the whole repairs table)."""
+    # Candidates: every repair with a late promise, and the oldest `limit` of each state (the
+    # non-overdue cards shown are among them); only those get an `overdue_since` and a number.
+    oldest = (
+        Repair.objects.filter(where)
+        .annotate(age=Window(RowNumber(), partition_by=[F("state")], order_by=["created_at", "id"]))
+        .filter(age__lte=limit)
+        .values("pk")
+    )
+    late = (
+        Promise.objects.open()
+        .filter(due_at__lt=now, **{f"repair__{k}": v for k, v in where.children})
+        .values("repair_id")
+    )
+    candidates = Repair.objects.filter(where).filter(Q(pk__in=oldest) | Q(pk__in=late))
+    numbered = (
+        _with_overdue_since(candidates, now)
         .annotate(place=Window(RowNumber(), partition_by=[F("state")], order_by=CARD_ORDER))
         .filter(place__lte=limit)
-        .order_by(*CARD_ORDER)
+        .values_list("pk", flat=True)
     )
+    cards = _card_queryset().filter(pk__in=list(numbered))
+    return list(_with_overdue_since(cards, now).order_by(*CARD_ORDER))
 
 
 def _counts_by_state(queryset: QuerySet[Repair]) -> dict[str, int]:
@@ -236,12 +253,10 @@ class TechRepairs:
 
 def technician_repairs(*, user: Any) -> TechRepairs:
     """The open repairs this technician owns, overdue promises first, then oldest first: the
-    first `COLUMN_LIMIT` of each state and a count per state, in three queries."""
-    mine = Repair.objects.filter(technician=user, state__in=OPEN_STATES)
-    cards = _first_cards(
-        _card_queryset().filter(technician=user, state__in=OPEN_STATES), timezone.now()
-    )
-    return TechRepairs(cards=cards, counts=_counts_by_state(mine))
+    first `COLUMN_LIMIT` of each state and a count per state, in four queries."""
+    mine = Q(technician=user, state__in=OPEN_STATES)
+    cards = _first_cards(mine, timezone.now())
+    return TechRepairs(cards=cards, counts=_counts_by_state(Repair.objects.filter(mine)))
 
 
 def unassigned_repairs(*, center_id: int) -> tuple[list[Repair], int]:
