@@ -231,3 +231,25 @@ def test_the_call_list_runs_the_same_queries_and_stays_bounded_at_5_and_80(
     assert all(len(r.calls) == 1 for r in big.waiting_on_customer)  # the last call only
     assert [p.due_at for p in big.overdue] == sorted(p.due_at for p in big.overdue)
     assert '<span class="count">170</span>' in response.content.decode()
+
+
+def test_the_board_search_runs_the_same_queries_and_reads_at_most_one_row_more_at_5_and_80(
+    client, desk, template, django_assert_num_queries
+):
+    client.force_login(desk)
+    for i, r in enumerate(_clone(template, 4, state=State.CLOSED)):
+        if i % 2:
+            _promise(r, -1)
+    with django_assert_num_queries(2):  # the matches (one more than shown), their promises
+        small = sel.desk_board(center_id=template.center_id, query="대량")
+    at_five = _page_queries(client, "/desk/?q=%EB%8C%80%EB%9F%89")
+    _clone(template, 75, age_from=10)
+    with CaptureQueriesContext(connection) as ctx:
+        big = sel.desk_board(center_id=template.center_id, query="대량")
+    assert len(ctx.captured_queries) == 2
+    assert f"LIMIT {sel.SEARCH_LIMIT + 1}" in ctx.captured_queries[0]["sql"]
+    with django_assert_num_queries(at_five):
+        client.get("/desk/?q=%EB%8C%80%EB%9F%89")
+    assert len(small.results) == 5 and not small.more
+    assert len(big.results) == sel.SEARCH_LIMIT and big.more
+    assert sum(1 for r in small.results if r.overdue_since) == 2
