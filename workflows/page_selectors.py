@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from core.roles import TECH, staff_name
@@ -38,18 +39,11 @@ def _open_promises() -> Prefetch:
 
 
 def _card_queryset() -> QuerySet[Repair]:
-    """Repairs as board cards: customer, model, technician and open promises in 3 queries."""
+    """Repairs as board cards: customer, model, technician and open promises in 2 queries (a
+    card shows no reservation: none is read)."""
     return Repair.objects.select_related(
         "customer", "product_model", "device__product_model", "technician__staff_profile"
-    ).prefetch_related(
-        _open_promises(),
-        Prefetch("reservations", queryset=Reservation.objects.select_related("part")),
-    )
-
-
-def _first_overdue(repair: Repair, now: dt.datetime) -> dt.datetime | None:
-    due = [p.due_at for p in repair.open_promises if p.due_at < now]
-    return min(due) if due else None
+    ).prefetch_related(_open_promises())
 
 
 COLUMN_LIMIT = 30  # cards per board column (overdue first, then oldest)
@@ -65,37 +59,50 @@ class Board:
     more: bool = False  # a search found more than it shows
 
 
+def _with_overdue_since(queryset: QuerySet[Repair], now: dt.datetime) -> QuerySet[Repair]:
+    """`overdue_since`: the due time of the repair's earliest open promise already past, or
+    NULL (a correlated subquery the partial index `promise_open_repair_due` answers)."""
+    earliest = (
+        Promise.objects.open()
+        .filter(repair=OuterRef("pk"), due_at__lt=now)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return queryset.annotate(overdue_since=Subquery(earliest))
+
+
+# Overdue first (earliest broken promise first), then oldest: the board's and the lists' order.
+CARD_ORDER = [F("overdue_since").asc(nulls_last=True), F("created_at").asc(), F("id").asc()]
+
+
 def desk_board(*, center_id: int, query: str = "") -> Board:
     """The desk board: open repairs in columns by state; repairs with overdue promises first,
-    both in a strip of their own and at the top of their column. A search lists matches instead."""
+    both in a strip of their own and at the top of their column. A search lists matches instead.
+
+    The database picks each column's first `COLUMN_LIMIT` cards (a row number per state) and
+    counts the columns (one aggregate); only the cards shown are read and prefetched: four
+    queries whatever the number of open repairs."""
     now = timezone.now()
     base = _card_queryset().filter(center_id=center_id)
     if query.strip():
         found = selectors.search_repairs(base, query).order_by("-created_at", "-id")
-        results = list(found[: SEARCH_LIMIT + 1])  # one more: are there others?
-        for r in results:
-            r.overdue_since = _first_overdue(r, now)
+        results = list(_with_overdue_since(found, now)[: SEARCH_LIMIT + 1])  # one more: others?
         more = len(results) > SEARCH_LIMIT
         results = results[:SEARCH_LIMIT]
         return Board(
             overdue=[], columns=[], results=results, query=query, total=len(results), more=more
         )
-    repairs = list(base.filter(state__in=BOARD_STATES).order_by("created_at", "id"))
-    for r in repairs:
-        r.overdue_since = _first_overdue(r, now)
-    far = now + dt.timedelta(days=36500)
-
-    def order(r: Repair) -> tuple:
-        return (r.overdue_since is None, r.overdue_since or far, r.created_at)
-
-    repairs.sort(key=order)
-    overdue = [r for r in repairs if r.overdue_since is not None]
+    counts = _counts_by_state(Repair.objects.filter(center_id=center_id, state__in=BOARD_STATES))
+    cards = _first_cards(Q(center_id=center_id, state__in=BOARD_STATES), now)
+    # Every card of the overdue strip is among its column's first cards: overdue cards lead
+    # their column in the strip's own order.
+    overdue = [r for r in cards if r.overdue_since is not None]
     columns = []
     for state in BOARD_STATES:
-        in_state = [r for r in repairs if r.state == state]
+        in_state = [r for r in cards if r.state == state]
         # A column of hundreds helps nobody and costs a render each; the rest is a search away.
-        columns.append((state.value, state.label, in_state[:COLUMN_LIMIT], len(in_state)))
-    return Board(overdue=overdue[:COLUMN_LIMIT], columns=columns, total=len(repairs))
+        columns.append((state.value, state.label, in_state, counts.get(state.value, 0)))
+    return Board(overdue=overdue[:COLUMN_LIMIT], columns=columns, total=sum(counts.values()))
 
 
 def todays_visits(*, center_id: int) -> list[tuple[str, list[Appointment]]]:
@@ -185,23 +192,82 @@ def compatible_parts(*, repair: Repair) -> list[PartChoice]:
     ]
 
 
-def technician_repairs(*, user: Any) -> list[Repair]:
-    """The open repairs this technician owns, overdue promises first, then oldest first."""
-    now = timezone.now()
-    repairs = list(
-        _card_queryset().filter(technician=user, state__in=OPEN_STATES).order_by("created_at", "id")
+def _first_cards(where: Q, now: dt.datetime, *, limit: int = COLUMN_LIMIT) -> list[Repair]:
+    """The first `limit` cards of each state among the repairs `where` selects, in card order
+    (overdue first, then oldest): the database numbers narrow rows (id, state, age,
+    overdue_since) per state from the indexes, then joins, reads and prefetches only the
+    numbered-in ones by primary key (a separate query: as a subquery, PostgreSQL misjudges its
+    size and hashes the whole repairs table)."""
+    # Candidates: every repair with a late promise, and the oldest `limit` of each state (the
+    # non-overdue cards shown are among them); only those get an `overdue_since` and a number.
+    oldest = (
+        Repair.objects.filter(where)
+        .annotate(age=Window(RowNumber(), partition_by=[F("state")], order_by=["created_at", "id"]))
+        .filter(age__lte=limit)
+        .values("pk")
     )
-    for r in repairs:
-        r.overdue_since = _first_overdue(r, now)
-    far = now + dt.timedelta(days=36500)
-    repairs.sort(key=lambda r: (r.overdue_since is None, r.overdue_since or far, r.created_at))
-    return repairs
+    late = (
+        Promise.objects.open()
+        .filter(due_at__lt=now, **{f"repair__{k}": v for k, v in where.children})
+        .values("repair_id")
+    )
+    candidates = Repair.objects.filter(where).filter(Q(pk__in=oldest) | Q(pk__in=late))
+    numbered = (
+        _with_overdue_since(candidates, now)
+        .annotate(place=Window(RowNumber(), partition_by=[F("state")], order_by=CARD_ORDER))
+        .filter(place__lte=limit)
+        .values_list("pk", flat=True)
+    )
+    cards = _card_queryset().filter(pk__in=list(numbered))
+    return list(_with_overdue_since(cards, now).order_by(*CARD_ORDER))
 
 
-def unassigned_repairs(*, center_id: int) -> list[Repair]:
-    return list(
-        _card_queryset().filter(center_id=center_id, state=State.RECEIVED).order_by("created_at")
+def _counts_by_state(queryset: QuerySet[Repair]) -> dict[str, int]:
+    return dict(
+        queryset.order_by().values_list("state").annotate(n=Count("id")).values_list("state", "n")
     )
+
+
+@dataclass
+class TechRepairs:
+    """A technician's open repairs: the first cards of each state (overdue first, then oldest)
+    and the true number per state."""
+
+    cards: list[Repair]
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def overdue(self) -> list[Repair]:
+        return [r for r in self.cards if r.overdue_since is not None][:COLUMN_LIMIT]
+
+    def group(self, states: Any) -> tuple[list[Repair], int]:
+        """The first cards of a group of states, and how many the group holds."""
+        states = {str(s) for s in states}
+        cards = [r for r in self.cards if r.state in states][:COLUMN_LIMIT]
+        return cards, sum(n for state, n in self.counts.items() if state in states)
+
+
+def technician_repairs(*, user: Any) -> TechRepairs:
+    """The open repairs this technician owns, overdue promises first, then oldest first: the
+    first `COLUMN_LIMIT` of each state and a count per state, in four queries."""
+    mine = Q(technician=user, state__in=OPEN_STATES)
+    cards = _first_cards(mine, timezone.now())
+    return TechRepairs(cards=cards, counts=_counts_by_state(Repair.objects.filter(mine)))
+
+
+def unassigned_repairs(*, center_id: int) -> tuple[list[Repair], int]:
+    """The center's received repairs waiting for a technician: the oldest `COLUMN_LIMIT` and how
+    many there are (two queries)."""
+    waiting = Repair.objects.filter(center_id=center_id, state=State.RECEIVED)
+    first = waiting.select_related("product_model").order_by("created_at", "id")[:COLUMN_LIMIT]
+    return list(first), waiting.count()
+
+
+CALL_LIMIT = 100  # rows per section of the call list; the heading gives the true number
 
 
 @dataclass
@@ -211,51 +277,57 @@ class CallList:
     overdue: list[Promise] = field(default_factory=list)
     due_soon: list[Promise] = field(default_factory=list)
     waiting_on_customer: list[Repair] = field(default_factory=list)
+    overdue_count: int = 0
+    due_soon_count: int = 0
+    waiting_count: int = 0
 
 
 WAITING_ON_CUSTOMER = [State.AWAITING_APPROVAL, State.READY_TO_REPAIR, State.READY_FOR_PICKUP]
 
 
 def call_list(*, center_id: int) -> CallList:
+    """The desk's calls: every section bounded (`CALL_LIMIT`, the last call only per repair),
+    the true numbers by two aggregates; eight queries whatever the size of the center."""
     now = timezone.now()
+    soon = now + dt.timedelta(days=1)
     # Messages to customers only: a staff alert (overdue promise) is not the desk's to phone.
     notifications = Notification.objects.filter(
         repair__center_id=center_id, recipient_user__isnull=True
     ).select_related("repair__customer")
-    promises = Promise.objects.open().filter(repair__center_id=center_id)
-    promises = promises.filter(repair__state__in=OPEN_STATES).select_related(
-        "repair__customer", "made_by__staff_profile"
+    promises = Promise.objects.open().filter(
+        repair__center_id=center_id, repair__state__in=OPEN_STATES
     )
-    waiting = (
-        Repair.objects.filter(center_id=center_id, state__in=WAITING_ON_CUSTOMER)
-        .select_related("customer", "product_model", "technician__staff_profile")
-        .prefetch_related(
-            Prefetch(
-                "events",
-                queryset=RepairEvent.objects.filter(kind="call").order_by("-at", "-id"),
-                to_attr="calls",
-            )
-        )
-        .order_by("updated_at")
+    promise_counts = promises.order_by().aggregate(
+        overdue=Count("id", filter=Q(due_at__lt=now)),
+        due_soon=Count("id", filter=Q(due_at__gte=now, due_at__lt=soon)),
+    )
+    promises = promises.select_related("repair__customer", "made_by__staff_profile")
+    waiting = Repair.objects.filter(center_id=center_id, state__in=WAITING_ON_CUSTOMER)
+    last_call = RepairEvent.objects.filter(kind="call").order_by("-at", "-id")[:1]
+    waiting_rows = (
+        waiting.select_related("customer", "product_model", "technician__staff_profile")
+        .prefetch_related(Prefetch("events", queryset=last_call, to_attr="calls"))
+        .order_by("updated_at", "id")
     )
     return CallList(
         to_send=list(
             notifications.filter(
                 status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED]
-            ).order_by("created_at")[:100]
+            ).order_by("created_at")[:CALL_LIMIT]
         ),
         sent=list(
             notifications.filter(
                 status=NotificationStatus.SENT, sent_at__gte=now - dt.timedelta(days=2)
             ).order_by("-sent_at")[:50]
         ),
-        overdue=list(promises.filter(due_at__lt=now).order_by("due_at")),
+        overdue=list(promises.filter(due_at__lt=now).order_by("due_at", "id")[:CALL_LIMIT]),
         due_soon=list(
-            promises.filter(due_at__gte=now, due_at__lt=now + dt.timedelta(days=1)).order_by(
-                "due_at"
-            )
+            promises.filter(due_at__gte=now, due_at__lt=soon).order_by("due_at", "id")[:CALL_LIMIT]
         ),
-        waiting_on_customer=list(waiting[:100]),
+        waiting_on_customer=list(waiting_rows[:CALL_LIMIT]),
+        overdue_count=promise_counts["overdue"],
+        due_soon_count=promise_counts["due_soon"],
+        waiting_count=waiting.count(),
     )
 
 

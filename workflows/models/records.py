@@ -112,7 +112,13 @@ class Promise(models.Model):
                 fields=["due_at"],
                 condition=Q(fulfilled_at__isnull=True, withdrawn_at__isnull=True),
                 name="promise_open_due",
-            )
+            ),
+            # A card's `overdue_since`: the earliest open promise of one repair.
+            models.Index(
+                fields=["repair", "due_at"],
+                condition=Q(fulfilled_at__isnull=True, withdrawn_at__isnull=True),
+                name="promise_open_repair_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -226,7 +226,20 @@ class Repair(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("repair")
         verbose_name_plural = _("repairs")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["center", "state"], name="repair_center_state")]
+        indexes = [
+            models.Index(fields=["center", "state"], name="repair_center_state"),
+            # The board's and the lists' oldest-first cards per state, the column counts.
+            models.Index(
+                fields=["center", "state", "created_at", "id"], name="repair_center_state_age"
+            ),
+            models.Index(
+                fields=["technician", "state", "created_at", "id"], name="repair_tech_state_age"
+            ),
+            # The call list's "waiting on the customer", least recently touched first.
+            models.Index(
+                fields=["center", "state", "updated_at", "id"], name="repair_center_state_touched"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.ticket_number

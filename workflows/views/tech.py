@@ -30,28 +30,22 @@ from workflows.views.common import (
 def tech_home(request: HttpRequest) -> HttpResponse:
     mine = sel.technician_repairs(user=request.user)
     groups = [
-        (_("To diagnose"), [r for r in mine if r.state == State.DIAGNOSING]),
-        (_("Ready to repair"), [r for r in mine if r.state == State.READY_TO_REPAIR]),
-        (_("Being repaired"), [r for r in mine if r.state == State.IN_REPAIR]),
-        (
-            _("Waiting (customer or parts)"),
-            [r for r in mine if r.state in (State.AWAITING_APPROVAL, State.AWAITING_PARTS)],
-        ),
+        (_("To diagnose"), [State.DIAGNOSING]),
+        (_("Ready to repair"), [State.READY_TO_REPAIR]),
+        (_("Being repaired"), [State.IN_REPAIR]),
+        (_("Waiting (customer or parts)"), [State.AWAITING_APPROVAL, State.AWAITING_PARTS]),
         (
             _("Finished, with the desk"),
-            [
-                r
-                for r in mine
-                if r.state
-                in (State.REPAIRED, State.DECLINED, State.READY_FOR_PICKUP, State.SHIPPED)
-            ],
+            [State.REPAIRED, State.DECLINED, State.READY_FOR_PICKUP, State.SHIPPED],
         ),
     ]
+    unassigned, unassigned_count = sel.unassigned_repairs(center_id=_center_id(request))
     context = {
         "mine": mine,
-        "groups": groups,
-        "overdue": [r for r in mine if r.overdue_since],
-        "unassigned": sel.unassigned_repairs(center_id=_center_id(request)),
+        "groups": [(label, *mine.group(states)) for label, states in groups],
+        "overdue": mine.overdue,
+        "unassigned": unassigned,
+        "unassigned_count": unassigned_count,
         "staff_name": staff_name(request.user),
     }
     return render_staff(request, "tech/home.html", context)
