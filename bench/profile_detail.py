@@ -73,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--dump", default="", help="also write the raw profile to this file")
     args = parser.parse_args()
     setup()
     from django.db import connection
@@ -111,6 +112,8 @@ def main() -> None:
     for _ in range(args.n):
         fetch()
     profile.disable()
+    if args.dump:
+        profile.dump_stats(args.dump)
     out = io.StringIO()
     stats = pstats.Stats(profile, stream=out).strip_dirs().sort_stats("cumulative")
     stats.print_stats(args.top)
