@@ -186,12 +186,23 @@ class RepairDetailSerializer(RepairListItemSerializer):
         serializers.DictField(child=serializers.ListField(child=BlockerSerializer()))
     )
     def get_blockers(self, repair) -> dict[str, list[dict[str, str]]]:
-        return {name: gate.transition_blockers(repair, name) for name in STAFF_TRANSITIONS}
+        return self._blockers(repair)
+
+    def _blockers(self, repair) -> dict[str, list[dict[str, str]]]:
+        """Every staff transition's blockers, evaluated once per repair: `blockers` and
+        `available_transitions` both read them."""
+        cached = getattr(self, "_blockers_of", None)
+        if cached is None or cached[0] is not repair:
+            cached = self._blockers_of = (
+                repair,
+                gate.all_transition_blockers(repair, STAFF_TRANSITIONS),
+            )
+        return cached[1]
 
     def get_available_transitions(self, repair) -> list[str]:
         user = self.context["request"].user
         available = []
-        for name, blockers in self.get_blockers(repair).items():
+        for name, blockers in self._blockers(repair).items():
             clearable = gate.input_clearable(name)
             if actor_may(user, repair, name) and all(b["code"] in clearable for b in blockers):
                 available.append(name)
