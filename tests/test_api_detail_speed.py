@@ -4,6 +4,7 @@ evaluated once, and the timeline's rows built as plain dicts."""
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from tests.test_api_queries import _busy_repair
 from workflows import gate, selectors
@@ -32,3 +33,21 @@ def test_a_blockers_list_can_be_changed_without_changing_anothers(make_repair, d
     before = [dict(b) for b in second]
     first[0]["message"] = "changed"
     assert second == before
+
+
+def test_the_timelines_plain_rows_equal_what_drf_would_give(
+    make_repair, desk, tech, spring, battery, center
+):
+    from rest_framework import serializers
+
+    from workflows.api.serializers import EventSerializer
+
+    busy = _busy_repair(make_repair, desk, tech, spring, battery, center)
+    repair = selectors.repair_detail_get(user=desk, ticket_number=busy.ticket_number)
+    events = list(repair.events.all())
+    assert len({e.kind for e in events}) >= 3 and any(e.data for e in events)
+    for language in ("en", "ko"):
+        with translation.override(language):
+            plain = EventSerializer(events, many=True).data
+            drf = [serializers.Serializer.to_representation(EventSerializer(), e) for e in events]
+        assert [dict(row) for row in plain] == [dict(row) for row in drf]
