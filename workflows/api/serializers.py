@@ -161,6 +161,13 @@ class ConditionLineSerializer(serializers.Serializer):
 class RepairDetailSerializer(RepairListItemSerializer):
     """Everything staff of the repair's own center see (the status token included)."""
 
+    # The list's fields the detail does not repeat (`customer` has them): removed from the
+    # declared fields once, rather than copied and popped on every request.
+    customer_name = None
+    customer_phone = None
+    has_overdue_promise = None
+    next_promise_due = None
+
     center = CenterBriefSerializer()
     coverage_reason = serializers.CharField()  # rendered in the request's language, as labels
     customer = RepairCustomerSerializer()
@@ -201,12 +208,6 @@ class RepairDetailSerializer(RepairListItemSerializer):
     status_url = serializers.SerializerMethodField()
     version = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
-
-    def get_fields(self):
-        fields = super().get_fields()
-        for name in ("customer_name", "customer_phone", "has_overdue_promise", "next_promise_due"):
-            fields.pop(name)
-        return fields
 
     @extend_schema_field(
         serializers.DictField(child=serializers.ListField(child=BlockerSerializer()))
