@@ -7,37 +7,19 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from core.authentication import StaffTokenAuthentication
 from core.errors import BoundedJSONParser, PayloadTooLarge, PermissionDenied
 from core.roles import may_act, user_center_id, user_roles
 from core.validation import validated
 
 # --- authentication and permissions -------------------------------------------------------
-
-
-class StaffTokenAuthentication(TokenAuthentication):
-    """`Authorization: Token <key>`, loading the user's center and role groups in two queries."""
-
-    def authenticate_credentials(self, key):
-        token = (
-            Token.objects.select_related("user__staff_profile")
-            .prefetch_related("user__groups")
-            .filter(key=key)
-            .first()
-        )
-        if token is None:
-            raise AuthenticationFailed("Invalid token.")
-        if not token.user.is_active:
-            raise AuthenticationFailed("User inactive or deleted.")
-        return token.user, token
 
 
 class IsStaff(BasePermission):

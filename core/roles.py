@@ -66,13 +66,21 @@ def user_roles(user: Any) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_repair_roles", None)
     if cached is None:
-        # `groups.all()` is free when a selector prefetched it (token authentication does).
-        names = {group.name for group in user.groups.all()}
-        roles = names & {DESK, TECH, MANAGER}
-        if user.is_superuser:
-            roles.add(MANAGER)
-        cached = user._repair_roles = frozenset(roles)
+        # Token authentication sets the roles with the token's own query (remember_roles).
+        cached = remember_roles(user, {group.name for group in user.groups.all()})
     return cached
+
+
+ROLE_NAMES = (DESK, TECH, MANAGER)
+
+
+def remember_roles(user: Any, group_names: set[str]) -> frozenset[str]:
+    """Cache on `user` the roles its groups `group_names` give (a superuser is a manager)."""
+    roles = set(group_names) & set(ROLE_NAMES)
+    if user.is_superuser:
+        roles.add(MANAGER)
+    user._repair_roles = frozenset(roles)
+    return user._repair_roles
 
 
 # Actions that are not state transitions of a repair, and the roles that may take them.

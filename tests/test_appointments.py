@@ -297,8 +297,8 @@ def test_public_slots_run_a_constant_number_of_queries(
 def test_staff_slots_run_a_constant_number_of_queries(desk, repair, django_assert_num_queries):
     client = client_for(desk)
     path = f"/repairs/{repair.ticket_number}/slots/"
-    # token, groups, the repair, its reservations, the technician's bookings
-    with django_assert_num_queries(5):
+    # token with its user's groups, the repair, its reservations, the technician's bookings
+    with django_assert_num_queries(4):
         assert get(client, path, date=str(open_day())).status_code == 200
 
 

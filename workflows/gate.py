@@ -144,17 +144,25 @@ def _return_method_blocker(repair: Any, name: str) -> Blocker | None:
     return {"code": "wrong_return_method", "message": str(message)}
 
 
-def check(repair: Any, codes: Iterable[str], name: str = "") -> list[Blocker]:
+def check(
+    repair: Any, codes: Iterable[str], name: str = "", memo: dict[str, Blocker | None] | None = None
+) -> list[Blocker]:
+    """The blockers among `codes`. `memo` (code -> blocker or None) lets one caller evaluate each
+    check once across many transitions; `wrong_return_method` depends on `name`, so it is not
+    remembered."""
     blockers: list[Blocker] = []
     for code in codes:
         if code == "wrong_return_method":
             found = _return_method_blocker(repair, name)
-            if found:
-                blockers.append(found)
-            continue
-        is_blocked, message = CHECKS[code]
-        if is_blocked(repair):
-            blockers.append({"code": code, "message": str(message(repair))})
+        elif memo is not None and code in memo:
+            found = memo[code]
+        else:
+            is_blocked, message = CHECKS[code]
+            found = {"code": code, "message": str(message(repair))} if is_blocked(repair) else None
+            if memo is not None:
+                memo[code] = found
+        if found:
+            blockers.append(dict(found))  # a copy: a caller may change its list's rows
     return blockers
 
 
@@ -167,14 +175,23 @@ def state_allows(repair: Any, name: str) -> bool:
     return can_proceed(getattr(repair, name), check_conditions=False)
 
 
-def transition_blockers(repair: Any, name: str) -> list[Blocker]:
+def transition_blockers(
+    repair: Any, name: str, memo: dict[str, Blocker | None] | None = None
+) -> list[Blocker]:
     """Everything that blocks `name` now, state included. Empty = the transition may run."""
-    blockers = check(repair, transition_checks(name), name)
+    blockers = check(repair, transition_checks(name), name, memo)
     if not state_allows(repair, name):
         # The readiness checks above still say *why* it is not ready; the state is one more reason.
         if not any(b["code"] == "repair_not_complete" for b in blockers):
             blockers.insert(0, state_blocker(repair, name))
     return blockers
+
+
+def all_transition_blockers(repair: Any, names: Iterable[str]) -> dict[str, list[Blocker]]:
+    """`transition_blockers` of each of `names`, every check evaluated (and its message
+    translated) once for them all: what the API's detail shows for every transition."""
+    memo: dict[str, Blocker | None] = {}
+    return {name: transition_blockers(repair, name, memo) for name in names}
 
 
 def state_blocker(repair: Any, name: str) -> Blocker:  # noqa: ARG001 (kept for symmetry)

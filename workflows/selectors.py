@@ -67,13 +67,18 @@ def repair_detail_get(*, user: Any, ticket_number: str) -> Repair:
             "promises", queryset=Promise.objects.select_related("made_by").order_by("due_at", "id")
         ),
         Prefetch("events", queryset=RepairEvent.objects.order_by("at", "id")),
-        _latest_appointments(),
-        # The 20 most recent: enough to see a pattern, bounded for a customer with hundreds.
-        Prefetch("customer__repairs", queryset=others[:20], to_attr="other_repairs"),
     )
     repair = queryset.filter(ticket_number=ticket_number).first()
     if repair is None:
         raise NotFound("No such repair.")
+    # For one repair, plain queries on its ids: a sliced prefetch is a window function over
+    # every repair of the customer, and the prefetch machinery cost more CPU than these rows.
+    # The 20 most recent: enough to see a pattern, bounded for a customer with hundreds.
+    repair.customer.other_repairs = list(others.filter(customer_id=repair.customer_id)[:20])
+    # Only the latest visit is shown (current_appointment reads the first).
+    repair.appointment_list = list(
+        Appointment.objects.filter(repair_id=repair.pk).order_by("-created_at", "-id")[:1]
+    )
     return repair
 
 

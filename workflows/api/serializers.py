@@ -18,6 +18,13 @@ from workflows.roles import actor_may
 
 # --- output serializers --------------------------------------------------------------------------
 
+_DATETIME = serializers.DateTimeField()  # its to_representation: the request's zone, ISO 8601
+
+
+def _text(value: object) -> str | None:
+    """What a CharField gives for `value` (None stays None)."""
+    return None if value is None else str(value)
+
 
 class TechnicianSerializer(serializers.Serializer):
     username = serializers.CharField()
@@ -99,6 +106,25 @@ class EventSerializer(serializers.Serializer):
     def get_label(self, event) -> str:
         return timeline.event_label(event)
 
+    def to_representation(self, event) -> dict:
+        # A plain dict: the timeline is the detail's longest list, and DRF's per-field machinery
+        # cost more than the values. The fields above stay the schema; the test
+        # test_api_detail_speed checks this answers what DRF's own to_representation does.
+        return {
+            "id": event.id,
+            "at": _DATETIME.to_representation(event.at),
+            "kind": _text(event.kind),
+            "transition": _text(event.transition),
+            "from_state": _text(event.from_state),
+            "to_state": _text(event.to_state),
+            "actor_kind": _text(event.actor_kind),
+            "actor_name": _text(event.actor_name),
+            "customer_visible": event.customer_visible,
+            "text": _text(event.display_text),
+            "data": event.data,
+            "label": timeline.event_label(event),
+        }
+
 
 class AppointmentSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
@@ -134,6 +160,13 @@ class ConditionLineSerializer(serializers.Serializer):
 
 class RepairDetailSerializer(RepairListItemSerializer):
     """Everything staff of the repair's own center see (the status token included)."""
+
+    # The list's fields the detail does not repeat (`customer` has them): removed from the
+    # declared fields once, rather than copied and popped on every request.
+    customer_name = None
+    customer_phone = None
+    has_overdue_promise = None
+    next_promise_due = None
 
     center = CenterBriefSerializer()
     coverage_reason = serializers.CharField()  # rendered in the request's language, as labels
@@ -176,22 +209,27 @@ class RepairDetailSerializer(RepairListItemSerializer):
     version = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
 
-    def get_fields(self):
-        fields = super().get_fields()
-        for name in ("customer_name", "customer_phone", "has_overdue_promise", "next_promise_due"):
-            fields.pop(name)
-        return fields
-
     @extend_schema_field(
         serializers.DictField(child=serializers.ListField(child=BlockerSerializer()))
     )
     def get_blockers(self, repair) -> dict[str, list[dict[str, str]]]:
-        return {name: gate.transition_blockers(repair, name) for name in STAFF_TRANSITIONS}
+        return self._blockers(repair)
+
+    def _blockers(self, repair) -> dict[str, list[dict[str, str]]]:
+        """Every staff transition's blockers, evaluated once per repair: `blockers` and
+        `available_transitions` both read them."""
+        cached = getattr(self, "_blockers_of", None)
+        if cached is None or cached[0] is not repair:
+            cached = self._blockers_of = (
+                repair,
+                gate.all_transition_blockers(repair, STAFF_TRANSITIONS),
+            )
+        return cached[1]
 
     def get_available_transitions(self, repair) -> list[str]:
         user = self.context["request"].user
         available = []
-        for name, blockers in self.get_blockers(repair).items():
+        for name, blockers in self._blockers(repair).items():
             clearable = gate.input_clearable(name)
             if actor_may(user, repair, name) and all(b["code"] in clearable for b in blockers):
                 available.append(name)
