@@ -85,6 +85,14 @@ def test_amounts_come_from_the_quote_and_the_payments_ledger(
     assert int(row["balance"]) == repair.balance_due
 
 
+def test_the_balance_is_empty_while_the_amount_due_is_unknown(client, manager, make_repair):
+    repair = make_repair()  # coverage undetermined, no price yet: nothing is known to be due
+    assert repair.amount_due is None
+    today = repair.created_at.date()
+    (row,) = _rows(_get(client, manager, f"?from={today}&to={today}"))
+    assert (row["amount_paid"], row["balance"]) == ("0", "")
+
+
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_cells_that_start_a_formula_are_neutralised(start):
     assert neutralised(start + "1+1") == "'" + start + "1+1"

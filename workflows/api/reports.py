@@ -179,7 +179,7 @@ def csv_row(row: tuple) -> list[Any]:
         display_name or username or "",
         "" if quote is None else quote,
         paid,
-        max((due or 0) - paid, 0),
+        "" if due is None else max(due - paid, 0),  # unknown until coverage and price are
         "" if waited is None else reports.days(waited),
         comeback_of or "",
     ]
