@@ -37,13 +37,13 @@ from django.utils import timezone
 
 from workflows.choices import EventKind, State
 from workflows.models import (
-    UNREPAIRED_END_STATES,
     Appointment,
     AppointmentStatus,
     Promise,
     Repair,
     RepairEvent,
 )
+from workflows.models.repair import amount_due_of
 from workflows.texts import CoverageReason
 
 MAX_RANGE_DAYS = 366
@@ -535,13 +535,13 @@ def amount_due(
     parts_total: int,
     diagnosis_fee: int,
 ) -> int | None:
-    """`Repair.amount_due` from an export row's values (tests/test_reports_csv.py checks that
-    the two agree)."""
-    if not completed and state in UNREPAIRED_END_STATES:
-        charged = state != State.CANCELLED and coverage == "paid" and labor_fee is not None
-        return diagnosis_fee if charged else 0
-    if coverage == "warranty":
-        return 0
-    if coverage == "undetermined" or labor_fee is None:
-        return None
-    return labor_fee + parts_total
+    """`Repair.amount_due` from an export row's values: the model's own rule
+    (`workflows.models.repair.amount_due_of`) on plain values."""
+    return amount_due_of(
+        state=state,
+        coverage=coverage,
+        completed=completed,
+        labor_fee=labor_fee,
+        parts_total=lambda: parts_total,
+        diagnosis_fee=lambda: diagnosis_fee,
+    )

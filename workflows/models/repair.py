@@ -9,6 +9,7 @@ the transaction.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import models
@@ -62,6 +63,30 @@ def fsm_transition(name: str):
         permission=permission_for(name),
         custom={"label": name},
     )
+
+
+def amount_due_of(
+    *,
+    state: str,
+    coverage: str,
+    completed: bool,
+    labor_fee: int | None,
+    parts_total: Callable[[], int],
+    diagnosis_fee: Callable[[], int],
+) -> int | None:
+    """What a repair's customer owes in all; None while it is not known yet. One rule for the
+    model (`Repair.amount_due`) and the CSV export's plain rows; the totals are callables so the
+    model reads its reservations or its center only when the answer needs them."""
+    if not completed and state in UNREPAIRED_END_STATES:
+        # Declined or unrepairable: a paid repair that was diagnosed owes the center's
+        # diagnosis fee (0 by default); cancelled, warranty or undiagnosed ones nothing.
+        charged = state != State.CANCELLED and coverage == Coverage.PAID and labor_fee is not None
+        return diagnosis_fee() if charged else 0
+    if coverage == Coverage.WARRANTY:
+        return 0
+    if coverage == Coverage.UNDETERMINED or labor_fee is None:
+        return None
+    return labor_fee + parts_total()
 
 
 class Repair(ConcurrentTransitionMixin, models.Model):
@@ -277,20 +302,14 @@ class Repair(ConcurrentTransitionMixin, models.Model):
     @property
     def amount_due(self) -> int | None:
         """What the customer owes in all; None while it is not known yet."""
-        if self.completed_at is None and self.state in UNREPAIRED_END_STATES:
-            # Declined or unrepairable: a paid repair that was diagnosed owes the center's
-            # diagnosis fee (0 by default); cancelled, warranty or undiagnosed ones nothing.
-            charged = (
-                self.state != State.CANCELLED
-                and self.coverage == Coverage.PAID
-                and self.labor_fee is not None
-            )
-            return self.center.diagnosis_fee if charged else 0
-        if self.coverage == Coverage.WARRANTY:
-            return 0
-        if self.coverage == Coverage.UNDETERMINED:
-            return None
-        return self.quote_total
+        return amount_due_of(
+            state=self.state,
+            coverage=self.coverage,
+            completed=self.completed_at is not None,
+            labor_fee=self.labor_fee,
+            parts_total=lambda: self.parts_total,
+            diagnosis_fee=lambda: self.center.diagnosis_fee,
+        )
 
     @property
     def balance_due(self) -> int:
