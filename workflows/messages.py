@@ -262,7 +262,12 @@ def template_for(center: Any, kind: str, language: str) -> Any:
 def render(center: Any, kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
     """The message of `kind` for `center` in `language`: the center's template when it has one
     (one query), else the default in that language; the context's lazy texts speak it too."""
-    custom = template_for(center, kind, language)
+    return render_with(template_for(center, kind, language), kind, language, context)
+
+
+def render_with(custom: Any, kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
+    """The message of `kind` in `language` from a template already read (None: the default);
+    for callers that read the templates of many centers in one query."""
     with translation.override(language):
         if custom is not None:
             return render_text(kind, custom.subject, custom.body, context)

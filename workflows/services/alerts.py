@@ -97,12 +97,7 @@ def _alert(
             "link": settings.SITE_URL + reverse("desk-repair", args=[promise.repair.ticket_number]),
         }
         custom = templates.get((promise.repair.center_id, language))
-        kind = NotificationKind.OVERDUE_PROMISE
-        if custom is not None:
-            rendered = messages.render_text(kind, custom.subject, custom.body, context)
-        else:
-            subject, body = messages.defaults(kind, language)
-            rendered = messages.render_text(kind, subject, body, context)
+        rendered = messages.render_with(custom, NotificationKind.OVERDUE_PROMISE, language, context)
         subject, body = rendered.subject, rendered.body
     return Notification(
         repair=promise.repair,
