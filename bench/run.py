@@ -122,7 +122,7 @@ class Server:
         for _ in range(200):
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                if _request(conn, {"path": "/healthz"}) == 200:
+                if _request(conn, {"path": "/livez"}) == 200:
                     break
             except OSError:
                 time.sleep(0.1)
@@ -384,7 +384,7 @@ def main() -> None:
         "json": {"ticket_number": ticket, "phone_last4": PHONE[-4:]},
     }
     specs = {
-        "bare": {"path": "/healthz", "requests": 400, "concurrency": 2},
+        "bare": {"path": "/livez", "requests": 400, "concurrency": 2},
         "status_lookup": {**status_spec, "requests": 400, "concurrency": 2},
         "repair_detail": {
             "path": f"/api/v1/repairs/{ticket}/",

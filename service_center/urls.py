@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from service_center.views_health import healthz
+from service_center.views_health import healthz, livez
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
+    path("livez", livez),
     # The claim ticket PDF lives beside the API (workflows/ticket_urls.py).
     path("api/v1/", include("workflows.ticket_urls")),
     path("", include("workflows.api_urls")),
