@@ -55,8 +55,8 @@ def section(page: str, panel: str) -> str:
     return match.group(1)
 
 
-def call_list(desk) -> str:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+def call_list(desk, language: str = "en") -> str:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(desk)
     response = client.get("/desk/calls/")
     assert response.status_code == 200
@@ -79,6 +79,7 @@ def test_smtp_down_then_up_sends_the_message_once_after_its_back_off(server, que
     waiting = section(call_list(desk), "to-send")
     assert ticket in waiting and "SMTP unavailable" in waiting
     assert "attempt 1 failed, next try" in waiting
+    assert "1번째 시도 실패, 다음 시도" in section(call_list(desk, "ko"), "to-send")
 
     server.start()  # back up: nothing is sent before the back-off is over
     assert notify.deliver_pending() == 0
