@@ -29,7 +29,6 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from parts.models import StockMovement
-from tests.conftest import requires_postgres
 from tests.test_api_support import *  # noqa: F403 - the API fixtures
 from tests.test_api_support import client_for, transition
 from tests.test_audit_ledgers import busy  # noqa: F401 - a database with every kind of ledger row
@@ -39,6 +38,12 @@ from workflows.choices import NotificationStatus
 from workflows.models import Notification, Payment, Repair
 from workflows.services import core
 
+requires_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")),
+    reason="needs PostgreSQL: these tests terminate server backends (pg_terminate_backend), kill "
+    "a process holding a transaction and restore a pg_dump (run with DATABASE_URL=postgres://...; "
+    ".ci/run does)",
+)
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
