@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
+from django.utils import translation
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -120,6 +123,71 @@ class Conflict(DomainError):
     status = 409
 
 
+# --- the database went away -------------------------------------------------------------------
+
+# SQLSTATEs of a connection that is gone: class 08 (connection exception) and the server shutting
+# down or starting up (57P01 admin_shutdown: pg_terminate_backend or a restart, 57P02, 57P03).
+_GONE_STATES = ("57P01", "57P02", "57P03")
+
+
+class DatabaseUnavailable(Exception):
+    """The connection to the database was lost, or none could be opened: nothing was saved.
+    Not a DomainError on purpose: a page must not re-render its form (more queries) but answer
+    the 503 "try again" page; the API answers 503 `database_unavailable` with Retry-After."""
+
+    code = "database_unavailable"
+    status = 503
+    detail = "The database is not answering; nothing was saved. Try again in a moment."
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True when a database error means the connection is gone (retrying on a new one may
+    work), False for errors of a live connection (deadlock, lock time-out, "database is
+    locked"), which are a lost race."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    state = getattr(exc.__cause__, "sqlstate", None)
+    if state:
+        return state.startswith("08") or state in _GONE_STATES
+    # No SQLSTATE: the driver itself lost the socket ("server closed the connection
+    # unexpectedly", "connection refused"), or SQLite (whose connection stays).
+    raw = connections[DEFAULT_DB_ALIAS].connection
+    return raw is None or bool(getattr(raw, "broken", False) or getattr(raw, "closed", False))
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """What the answers below treat as 503: our own error, or any OperationalError or
+    InterfaceError that escaped a view (the database is down, restarting or overloaded)."""
+    return isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError)
+
+
+def _retry_after() -> str:
+    from django.conf import settings
+
+    return str(getattr(settings, "DATABASE_RETRY_AFTER", 5))
+
+
+def database_unavailable_response(request) -> HttpResponse:
+    """503 with Retry-After: JSON under /api/, else the standalone "try again" page in the
+    visitor's language (503.html uses neither the database nor the session)."""
+    log.warning("database unavailable for %s %s", request.method, request.path)
+    if _is_api(request):
+        body = {"code": DatabaseUnavailable.code, "detail": DatabaseUnavailable.detail}
+        response: HttpResponse = JsonResponse(body, status=503)
+    else:
+        # This may run before LocaleMiddleware did (the session or the user failed to load).
+        language = translation.get_language_from_request(request)
+        with translation.override(language):
+            html = loader.render_to_string("503.html", {"retry_after": _retry_after()})
+        response = HttpResponse(html, status=503)
+        response["Content-Language"] = language
+    response["Retry-After"] = _retry_after()
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 # --- the DRF exception handler -----------------------------------------------------------------
 
 log = logging.getLogger(__name__)
@@ -181,6 +249,10 @@ def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _body_for(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
+    if is_database_unavailable(exc):
+        log.warning("database unavailable: %s", exc)
+        body = {"code": DatabaseUnavailable.code, "detail": DatabaseUnavailable.detail}
+        return body, 503, {"Retry-After": _retry_after()}
     if isinstance(exc, DomainError):
         retry_after = exc.extra.get("retry_after")
         return exc.as_dict(), exc.status, {"Retry-After": str(retry_after)} if retry_after else {}
@@ -279,6 +351,10 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # A middleware (the session, the user) that lost the database lands here, not in a view's
+    # process_exception: the exception being handled is still current.
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_response(request)
     if _is_api(request):
         return JsonResponse(
             {"code": "server_error", "detail": "Something went wrong on our side."}, status=500

@@ -22,6 +22,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.template import loader
 from django.utils import translation
 
+from core.errors import database_unavailable_response, is_database_unavailable
+
 # C0 controls and DEL. In a path or a query string every one of them is refused.
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # In a form body tab, LF and CR are ordinary (a textarea); the rest of C0 and DEL are not.
@@ -99,3 +101,22 @@ class RejectControlCharactersMiddleware:
             return bad_request_response(request)
         _drop_bad_cookies(request)
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that lost the database (a PostgreSQL restart, a terminated backend, the server
+    down) answers 503 with Retry-After: JSON `database_unavailable` under /api/ (DRF views do it
+    in core.errors.exception_handler), the "try again" page elsewhere. The transaction it was in
+    never committed, so nothing was half written. Errors raised by other middleware reach
+    core.errors.handler500, which gives the same answer."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            return database_unavailable_response(request)
+        return None

@@ -102,6 +102,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A view that lost the database answers 503 "try again", not 500 (core/errors.py).
+    "core.middleware.DatabaseUnavailableMiddleware",
     "core.middleware.RejectControlCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -137,9 +139,15 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# A kept connection (CONN_MAX_AGE > 0) may have died with a PostgreSQL restart or a terminated
+# backend: the health check tests it before a request reuses it, and opens a new one if needed.
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0))
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0), conn_health_checks=True
+    )
 }
+# Seconds a 503 `database_unavailable` answer tells the client to wait (Retry-After).
+DATABASE_RETRY_AFTER = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite ignores select_for_update; IMMEDIATE takes the write lock at BEGIN so concurrent
     # writers queue on `timeout` instead of failing with "database is locked" mid-transaction.

@@ -31,10 +31,12 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from core.errors import (
     Conflict,
+    DatabaseUnavailable,
     DomainError,
     NotFound,
     PermissionDenied,
     TransitionBlocked,
+    connection_lost,
 )
 from core.roles import SYSTEM_ACTOR, as_actor
 from parts.models import Reservation
@@ -59,15 +61,26 @@ _T = TypeVar("_T")
 # --- the transaction and the lock --------------------------------------------------------------
 
 
+# A test seam, None in production (one global read per service call): called with the
+# service's name inside its transaction after all its writes, just before COMMIT, so a test can
+# hold a transition there and cut its connection or kill its process (tests/test_pg_faults_pg.py).
+before_commit: Callable[[str], None] | None = None
+
+
 def atomic_service(func: Callable[_P, _T]) -> Callable[_P, _T]:
     """Run a service in one `transaction.atomic()`. A lost race (optimistic-lock miss, unique
-    collision, deadlock, lock time-out) rolls it back and raises Conflict; domain errors pass."""
+    collision, deadlock, lock time-out) rolls it back and raises Conflict; a lost connection
+    (PostgreSQL restarted, the backend terminated) raises DatabaseUnavailable, nothing having
+    been committed; domain errors pass."""
 
     @functools.wraps(func)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
             with transaction.atomic():
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
+                if before_commit is not None:
+                    before_commit(func.__name__)
+                return result
         except DomainError:
             raise
         except ConcurrentTransition:
@@ -79,6 +92,8 @@ def atomic_service(func: Callable[_P, _T]) -> Callable[_P, _T]:
                 f"The change collided with another one: {exc.__class__.__name__}."
             ) from None
         except DatabaseError as exc:
+            if connection_lost(exc):  # not a race: retrying on this connection cannot work
+                raise DatabaseUnavailable(str(exc)) from exc
             # Deadlock, serialization failure, "database is locked": nothing was written.
             raise Conflict(
                 f"The database was busy ({exc.__class__.__name__}); try again."
