@@ -90,6 +90,21 @@ def test_the_replay_from_the_table_refills_the_cache(desk_api, make_repair):
     assert notes(ticket) == 1
 
 
+def test_with_the_cache_unreachable_the_table_answers(desk_api, make_repair, monkeypatch):
+    ticket = make_repair().ticket_number
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is not answering")
+
+    monkeypatch.setattr(idempotency.cache, "get", down)
+    monkeypatch.setattr(idempotency.cache, "set", down)
+    first = note(desk_api, ticket)
+    retry = note(desk_api, ticket)
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry["Idempotent-Replayed"] == "true" and retry.json() == first.json()
+    assert notes(ticket) == 1
+
+
 def test_same_key_different_body_after_the_flush_is_422(desk_api, make_repair):
     ticket = make_repair().ticket_number
     note(desk_api, ticket, text="first")
