@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "axes",
+    "core",
     "service_center",
     "parts",
     "workflows",
@@ -153,6 +154,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # writers queue on `timeout` instead of failing with "database is locked" mid-transaction.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Idempotency-Key (core/idempotency.py; README "Idempotency keys") -----------------------
+# Answers are kept in the database this long (then pruned by the beat task / prune command).
+IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
+# A retry that arrives while the first request still runs waits this long for its answer (on
+# PostgreSQL: lock_timeout on the key's row), then gets 409 `conflict` with Retry-After.
+IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10)
 
 # --- Cache (throttles, lockouts, idempotency replays) ---------------------------------------
 CACHE_URL = env_str("CACHE_URL", "") or env_str("REDIS_URL", "")
@@ -319,6 +327,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workflows.tasks.resend_stuck",
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},  # a backlog of these while workers are down is useless
+    },
+    "prune-idempotency-keys": {
+        "task": "workflows.tasks.prune_idempotency_keys",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 30 * 60},
     },
 }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core import idempotency
 from workflows import notify
 from workflows.services import send_appointment_reminders as reminders_service
 from workflows.services.alerts import alert_overdue_promises as alerts_service
@@ -36,3 +37,9 @@ def resend_stuck() -> int:
     """Beat, every minute: rows whose enqueue after commit was lost (broker down), rows whose
     retry is due, and claims a crashed worker left behind."""
     return notify.deliver_pending()
+
+
+@shared_task(name="workflows.tasks.prune_idempotency_keys")
+def prune_idempotency_keys() -> int:
+    """Beat, hourly: delete stored Idempotency-Key answers older than the retention (24 h)."""
+    return idempotency.prune()
