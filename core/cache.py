@@ -40,6 +40,10 @@ WARNING_EVERY = 60.0  # seconds between two "Redis unreachable" warnings of one 
 MAX_PENDING_DELETES = 10000  # beyond this, the TTLs bound what a lost delete leaves behind
 
 
+def _now() -> float:
+    return time.monotonic()
+
+
 class _Breaker:
     """Per-process state of one Redis location, shared by every thread's cache instance
     (Django builds one cache object per thread)."""
@@ -53,7 +57,7 @@ class _Breaker:
         self.pending_deletes: set[str] = set()  # made keys deleted while Redis was away
 
     def open(self, seconds: float, error: BaseException, location: str) -> None:
-        now = time.monotonic()
+        now = _now()
         with self.lock:
             self.down_until = now + seconds
             self.failures += 1
@@ -77,9 +81,7 @@ class _Breaker:
             was_down, self.down_since, self.down_until = self.down_since, None, 0.0
             pending, self.pending_deletes = list(self.pending_deletes), set()
         if was_down is not None:
-            log.warning(
-                "Redis at %s answers again after %.1f s", location, time.monotonic() - was_down
-            )
+            log.warning("Redis at %s answers again after %.1f s", location, _now() - was_down)
         return pending
 
     def remember_deletes(self, keys: list[str]) -> None:
@@ -149,7 +151,7 @@ class PooledRedisCache(RedisCache):
 
     def degraded(self) -> bool:
         """True while Redis is being skipped after a failure (or never used: `stay_offline`)."""
-        return _offline or time.monotonic() < self._breaker.down_until
+        return _offline or _now() < self._breaker.down_until
 
     def redis_failed(self, error: BaseException) -> None:
         """Record a failure seen by a caller that used the redis client directly."""
