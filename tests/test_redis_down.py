@@ -211,7 +211,9 @@ def test_healthz_reports_each_dependency(redis_down, settings, monkeypatch):
     assert client.get("/livez").json() == {"ok": True}  # unchanged, whatever is down
 
 
-def test_healthz_without_redis_configured(client):
+def test_healthz_without_redis_configured(client, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CELERY_BROKER_URL = ""
     assert client.get("/healthz").json() == {
         "ok": True,
         "database": "ok",
