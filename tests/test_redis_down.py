@@ -27,6 +27,8 @@ from django.db import connection
 from django.db.utils import OperationalError
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from core import cache as shared_cache
 from tests.conftest import PASSWORD
@@ -52,7 +54,11 @@ def _redis_caches(url: str, breaker_seconds: float = 5.0) -> dict:
             "LOCATION": url,
             "KEY_PREFIX": "redis-down-test",
             "BREAKER_SECONDS": breaker_seconds,
-            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+            "OPTIONS": {
+                "socket_connect_timeout": 0.25,
+                "socket_timeout": 0.5,
+                "retry": Retry(NoBackoff(), 1),  # as in settings
+            },
         }
     }
 
@@ -77,15 +83,30 @@ def lookup(client, ticket, last4="6789", address=HOME):
     return post(client, "/public/status/", body, REMOTE_ADDR=address)
 
 
-def test_the_cache_backend_falls_back_fast_without_raising(redis_down):
-    started = time.monotonic()
+def test_the_cache_backend_falls_back_without_raising(redis_down):
     cache.set("k", 1)
     assert cache.get("k") == 1 and cache.incr("k") == 2 and cache.add("k", 5) is False
     assert cache.get_many(["k", "none"]) == {"k": 2}
     cache.delete("k")
     assert cache.get("k") is None
     assert shared_cache.degraded()
-    assert time.monotonic() - started < 2  # refused at once; the breaker skips the retries
+
+
+def test_the_breaker_skips_redis_after_a_failure(settings):
+    """A Redis that accepts and drops every connection: ten cache calls connect at most twice
+    (the first call and its one immediate retry), the others skip Redis for BREAKER_SECONDS."""
+    listener = _CountingListener()
+    try:
+        _forget_breakers()
+        settings.CACHES = _redis_caches(f"redis://127.0.0.1:{listener.port}/0")
+        for n in range(10):
+            cache.set(f"k{n}", n)
+            assert cache.get(f"k{n}") == n
+        assert 1 <= listener.accepted <= 2
+        assert shared_cache.degraded()
+    finally:
+        listener.close()
+        _forget_breakers()
 
 
 def test_public_lookup_token_signin_intake_and_transition_answer_without_5xx(
@@ -190,9 +211,7 @@ def test_the_warning_is_logged_once_a_minute_not_per_request(
 def test_healthz_reports_each_dependency(redis_down, settings, monkeypatch):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/1"
     client = Client()
-    started = time.monotonic()
     health = client.get("/healthz")
-    assert time.monotonic() - started < 2
     assert health.status_code == 200  # the database answers: the service can serve
     assert health.json() == {"ok": False, "database": "ok", "cache": "down", "broker": "down"}
     settings.CELERY_BROKER_URL = ""
