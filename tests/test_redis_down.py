@@ -420,3 +420,24 @@ def test_a_delete_made_while_redis_was_unreachable_is_made_there_when_it_is_back
     # Back: the stale copy in Redis was dropped, so the answer is the new state.
     assert lookup(anon_api, ticket).json()["state"] == changed.json()["state"]
     assert not shared_cache.degraded()
+
+
+def test_with_redis_up_a_repeat_lookup_costs_four_round_trips_and_no_ping(
+    private_redis, anon_api, intake, monkeypatch
+):
+    """The fast path: both throttle counters and the remembered ticket in one pipeline, the
+    right answer's give-back (EXISTS + INCRBY), the cached answer (GET). Nothing else: no ping."""
+    ticket = intake()
+    assert lookup(anon_api, ticket).status_code == 200
+    sent: list[bytes] = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", spy)
+    assert lookup(anon_api, ticket).status_code == 200
+    assert len(sent) == 4
+    assert sent[0].count(b"INCR") == 2 and b"GET" in sent[0]  # one pipeline
+    assert not any(b"PING" in packet for packet in sent)
