@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +45,19 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if not number > 0 or number == float("inf"):
+        raise ImproperlyConfigured(f"{name}={value!r} must be a positive number.")
+    return number
 
 
 def env_proxy_ssl_header(name: str, default: str) -> tuple[str, str] | None:
@@ -170,6 +185,15 @@ if CACHE_URL:
             "BACKEND": "core.cache.PooledRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "repairdesk"),
+            # Redis is an accelerator (core/cache.py): a dead one costs milliseconds, then is
+            # skipped for BREAKER_SECONDS while a per-process cache answers in its place.
+            "BREAKER_SECONDS": env_float("REDIS_BREAKER_SECONDS", 5.0),
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 0.25),
+                "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT", 0.5),
+                # One immediate retry: a pooled connection Redis dropped (a restart) reconnects.
+                "retry": Retry(NoBackoff(), 1),
+            },
         }
     }
 else:
@@ -279,6 +303,9 @@ ALIMTALK_TEMPLATES = {
 # Public status lookups: per client IP and per ticket (wrong-phone guesses lock the ticket).
 PUBLIC_LOOKUP_RATE_PER_IP = env_int("PUBLIC_LOOKUP_RATE_PER_IP", 30)  # per minute
 PUBLIC_LOOKUP_FAILURES_PER_TICKET = env_int("PUBLIC_LOOKUP_FAILURES_PER_TICKET", 5)  # per hour
+# While Redis is unreachable, throttle and lock-out counts are per process: each limit above (and
+# the sign-in ones) is divided by this, so N processes together allow at most N/this times it.
+THROTTLE_DIVISOR_WITHOUT_REDIS = max(env_int("THROTTLE_DIVISOR_WITHOUT_REDIS", 2), 1)
 # Intake photos: how many per repair, how long a customer's signed photo link works (seconds).
 PHOTOS_PER_REPAIR = env_int("PHOTOS_PER_REPAIR", 20)
 PHOTO_LINK_MAX_AGE = env_int("PHOTO_LINK_MAX_AGE", 3600)
@@ -310,6 +337,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_TIMEZONE = TIME_ZONE
+# /healthz's broker probe (service_center/views_health.py): connect and answer within this.
+HEALTH_BROKER_TIMEOUT = env_float("HEALTH_BROKER_TIMEOUT", 0.5)
 # Exactly one `celery beat` runs these; each task is safe to run twice anyway (reminders claim
 # `reminded_at`, alerts have one idempotency key per promise, deliveries claim their row).
 CELERY_BEAT_SCHEDULE = {

@@ -15,7 +15,9 @@ successful sign-in clears only its own (username, address) counter: clearing the
 let someone holding one account reset the counter between guesses at other accounts.
 
 Counters live in the default cache: Redis when REDIS_URL is set, so every app process sees the
-same counts. Addresses come from `core.net` (NUM_PROXIES), an IPv6 client counts per /64.
+same counts. While Redis is unreachable they are kept per process with stricter limits
+(`core.cache.degraded_limit`): never off. Addresses come from `core.net` (NUM_PROXIES), an IPv6
+client counts per /64.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from django.template.response import TemplateResponse
 from django.utils import translation
 from django.utils.translation import ngettext
 
+from core import cache as shared_cache
 from core import net
 from core.errors import DomainError
 
@@ -90,12 +93,14 @@ def _bucket(request: Any) -> str:
 
 
 def _counters(request: Any, credentials: dict | None) -> list[tuple[str, int]]:
-    """(cache key, limit) of every counter this attempt counts towards."""
+    """(cache key, limit) of every counter this attempt counts towards; while Redis is
+    unreachable the counts are this process's and the limits its stricter ones."""
     bucket = _bucket(request)
-    counters = [("signin:addr:" + _digest(bucket), settings.SIGNIN_FAILURES_PER_ADDRESS)]
+    per_address = shared_cache.limit_now(settings.SIGNIN_FAILURES_PER_ADDRESS)
+    counters = [("signin:addr:" + _digest(bucket), per_address)]
     username = get_client_username(request, credentials)
     if username:
-        limit = get_failure_limit(request, credentials)
+        limit = shared_cache.limit_now(get_failure_limit(request, credentials))
         counters.insert(0, ("signin:user:" + _digest(_name(username), bucket), limit))
     return counters
 

@@ -23,7 +23,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 
-from core import compat, net
+from core import cache as shared_cache
+from core import net
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.roles import staff_name
 from workflows import gate, public_cache, selectors, timeline
@@ -62,10 +63,11 @@ def _count(key: str, window: int) -> tuple[int, int]:
     """Count one attempt in a window that starts at the first one: (attempts, seconds left).
 
     On Redis: INCR, EXPIRE NX and TTL in one pipelined round trip. Elsewhere (the in-process
-    cache of a single-process install): add + incr, with the window start kept beside it.
+    cache of a single-process install, or the per-process stand-in while Redis is unreachable):
+    add + incr, with the window start kept beside it.
     """
-    client = _redis_client()
-    if client is not None:
+
+    def run(client: Any) -> tuple[int, int]:
         full = cache.make_and_validate_key(key)
         pipe = client.pipeline(transaction=False)
         pipe.incr(full)
@@ -73,6 +75,10 @@ def _count(key: str, window: int) -> tuple[int, int]:
         pipe.ttl(full)
         count, _set, left = pipe.execute()
         return int(count), max(int(left), 1)
+
+    counted = shared_cache.pipelined(run)
+    if counted is not None:
+        return counted
     cache.add(key + ":t", time.time(), window)
     for _attempt in range(3):
         cache.add(key, 0, window)
@@ -87,12 +93,6 @@ def _count(key: str, window: int) -> tuple[int, int]:
     return count, max(window - int(time.time() - started), 1)
 
 
-def _redis_client() -> Any:
-    from core.cache import PooledRedisCache
-
-    return compat.redis_client(cache) if isinstance(cache, PooledRedisCache) else None
-
-
 def _ip_key(ip: str) -> str:
     return "pub:ip:" + hashlib.sha256(ip.encode()).hexdigest()[:32]
 
@@ -100,7 +100,7 @@ def _ip_key(ip: str) -> str:
 def check_ip_rate(ip: str) -> None:
     """At most PUBLIC_LOOKUP_RATE_PER_IP attempts in the minute after an address's first one."""
     count, left = _count(_ip_key(ip), IP_WINDOW)
-    if count > settings.PUBLIC_LOOKUP_RATE_PER_IP:
+    if count > shared_cache.limit_now(settings.PUBLIC_LOOKUP_RATE_PER_IP):
         raise PublicThrottled(left)
 
 
@@ -164,9 +164,9 @@ def public_verify(
     (ip_count, ip_left), (count, left), known = _count_and_recall(
         _ip_key(ip), ticket_key, _known_key(ticket)
     )
-    if ip_count > settings.PUBLIC_LOOKUP_RATE_PER_IP:
+    if ip_count > shared_cache.limit_now(settings.PUBLIC_LOOKUP_RATE_PER_IP):
         raise PublicThrottled(ip_left)
-    if count > settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET:
+    if count > shared_cache.limit_now(settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET):
         raise PublicThrottled(left)
     if known is None:
         known = _recall_ticket(ticket)
@@ -198,29 +198,40 @@ def _recall_ticket(ticket: str) -> tuple:
 
 def _count_and_recall(ip_key: str, ticket_key: str, known_key: str) -> tuple:
     """Both throttle counters and the remembered ticket, in one Redis round trip when on Redis:
-    ((ip attempts, seconds left), (ticket attempts, seconds left), known or None)."""
-    client = _redis_client()
-    if client is None:
-        return _count(ip_key, IP_WINDOW), _count(ticket_key, TICKET_WINDOW), cache.get(known_key)
-    pipe = client.pipeline(transaction=False)
-    for key, window in ((ip_key, IP_WINDOW), (ticket_key, TICKET_WINDOW)):
-        full = cache.make_and_validate_key(key)
-        pipe.incr(full)
-        pipe.expire(full, window, nx=True)
-        pipe.ttl(full)
-    pipe.get(cache.make_and_validate_key(known_key))
-    ip_n, _a, ip_left, n, _b, left, raw = pipe.execute()
-    known = None if raw is None else cache._cache._serializer.loads(raw)
-    return (int(ip_n), max(int(ip_left), 1)), (int(n), max(int(left), 1)), known
+    ((ip attempts, seconds left), (ticket attempts, seconds left), known or None).
+    While Redis is unreachable, the per-process stand-in counts (`core.cache`)."""
+
+    def run(client: Any) -> tuple:
+        pipe = client.pipeline(transaction=False)
+        for key, window in ((ip_key, IP_WINDOW), (ticket_key, TICKET_WINDOW)):
+            full = cache.make_and_validate_key(key)
+            pipe.incr(full)
+            pipe.expire(full, window, nx=True)
+            pipe.ttl(full)
+        pipe.get(cache.make_and_validate_key(known_key))
+        ip_n, _a, ip_left, n, _b, left, raw = pipe.execute()
+        known = None if raw is None else cache._cache._serializer.loads(raw)
+        return (int(ip_n), max(int(ip_left), 1)), (int(n), max(int(left), 1)), known
+
+    counted = shared_cache.pipelined(run)
+    if counted is not None:
+        return counted
+    return _count(ip_key, IP_WINDOW), _count(ticket_key, TICKET_WINDOW), cache.get(known_key)
 
 
 def public_status_data(repair_id: int, render: Any) -> dict[str, Any]:
-    """`render(public_status(repair))` from the shared cache, or computed and cached."""
+    """`render(public_status(repair))` from the shared cache, or computed and cached.
+
+    While Redis is unreachable the answer is computed from the database every time: a copy kept
+    in this process could not be dropped by a change made through another process."""
+    if shared_cache.degraded():
+        return render(public_status(selectors.repair_for_public(repair_id=repair_id)))
     cache_key = public_cache.key(repair_id, translation.get_language() or settings.LANGUAGE_CODE)
     data = cache.get(cache_key)
     if data is None:
         data = render(public_status(selectors.repair_for_public(repair_id=repair_id)))
-        cache.set(cache_key, data, public_cache.TTL)
+        if not shared_cache.degraded():  # the get above may just have found Redis gone
+            cache.set(cache_key, data, public_cache.TTL)
     return data
 
 
