@@ -16,7 +16,7 @@ from core.roles import user_center_id
 from core.validation import clean_text
 from parts import selectors as parts_selectors
 from parts.models import Reservation
-from service_center.models import normalize_serial
+from service_center.models import Customer, Device, ProductModel, normalize_serial
 from workflows.choices import PaymentKind, State
 from workflows.models import Appointment, IntakePhoto, Payment, Promise, Repair, RepairEvent
 
@@ -118,38 +118,61 @@ def _overdue_promises() -> QuerySet[Promise]:
 SEARCH_MAX_LENGTH = 100
 
 
-def search_filter(query: str) -> Q:
-    """What a search box matches: the ticket number (or part of one), the customer's name
-    (contained, any case), a phone number (its start or its last digits; phones are stored as
-    +82..., so a number typed with its trunk 0 is matched without it), the serial (normalised:
-    "hbs-1100 k7q2" finds HBS1100K7Q2) and the product model's code or name."""
-    query = query.strip()
-    condition = (
-        Q(ticket_number__icontains=query.upper())
-        | Q(customer__name__icontains=query)
-        | Q(product_model__code__icontains=query)
-        | Q(product_model__name__icontains=query)
-    )
-    serial = normalize_serial(query)
-    if len(serial) >= 4:
-        condition |= Q(device__serial_number__contains=serial) | Q(reported_serial__contains=serial)
+def _search_branches(query: str, center_id: int | None) -> list[QuerySet]:
+    """The ids of the repairs a search matches, one query per kind of match, each served by an
+    index on PostgreSQL (trigram GIN indexes, migration workflows/0012; an id list of a small
+    reference table for the model): what the query is compared with, and how:
+
+    - the ticket number, contained ("7Q2K", "2612-7q2k" or the whole ticket; any case);
+    - the customer's name, contained, any case ("서준" finds 박서준);
+    - a phone number (digits and punctuation only, at least 4 digits): its last digits, or,
+      typed with the trunk 0 (at least 7 digits), contained after +82 (phones are stored as
+      +82...);
+    - the serial, normalised ("hbs-1100 k7q2" finds HBS1100K7Q2), contained, at least 4
+      characters, in the registry's device or as the customer gave it;
+    - the product model's code or name, contained, any case.
+
+    Every branch is scoped to the center first, so the work grows with the matches, not with
+    the table."""
+    here = {} if center_id is None else {"center_id": center_id}
+    repairs = Repair.objects.filter(**here).order_by()
+    customers = Customer.objects.filter(**here).order_by()
+    matches = Q(name__icontains=query)
     digits = re.sub(r"\D", "", query)
     if len(digits) >= 4 and re.fullmatch(r"[\d\s\-+().]+", query):
         if len(digits) >= 7 and digits.startswith("0"):
-            condition |= Q(customer__phone__contains="+82" + digits[1:])
+            matches |= Q(phone__contains="+82" + digits[1:])
         else:
-            condition |= Q(customer__phone__endswith=digits)
-    return condition
+            matches |= Q(phone__endswith=digits)
+    models = ProductModel.objects.filter(Q(code__icontains=query) | Q(name__icontains=query))
+    branches = [
+        repairs.filter(ticket_number__contains=query.upper()),
+        repairs.filter(customer_id__in=customers.filter(matches).values("pk")),
+        # Product models are reference data (a few hundred rows): their ids, then the index.
+        repairs.filter(product_model_id__in=models.order_by().values("pk")),
+    ]
+    serial = normalize_serial(query)
+    if len(serial) >= 4:
+        devices = Device.objects.filter(serial_number__contains=serial).order_by()
+        branches.append(repairs.filter(device_id__in=devices.values("pk")))
+        branches.append(repairs.filter(reported_serial__contains=serial))
+    return [branch.values("pk") for branch in branches]
 
 
-def search_repairs(queryset: QuerySet[Repair], query: str | None) -> QuerySet[Repair]:
+def search_repairs(
+    queryset: QuerySet[Repair], query: str | None, *, center_id: int | None = None
+) -> QuerySet[Repair]:
     """`queryset` narrowed to what `query` matches (all of it for no query), any state: the
-    API's `?q=` and the desk's search box. Raises ValidationFailed (field `q`) for control
-    characters or more than SEARCH_MAX_LENGTH characters."""
+    API's `?q=` and the desk's search box. `center_id` scopes the matching itself (the caller's
+    queryset is scoped too; this keeps a search in one center from reading the others').
+    Raises ValidationFailed (field `q`) for control characters or more than SEARCH_MAX_LENGTH
+    characters."""
     query = clean_text(query, field="q", max_length=SEARCH_MAX_LENGTH)
+    query = query.strip() if query else ""
     if not query:
         return queryset
-    return queryset.filter(search_filter(query))
+    first, *rest = _search_branches(query, center_id)
+    return queryset.filter(pk__in=first.union(*rest))
 
 
 def repair_list(
@@ -163,7 +186,7 @@ def repair_list(
     """The board as a list: filter by state(s), technician (username or `me`), overdue promises,
     a search (`search_repairs`). Overdue first, then newest. Constant queries: one for the
     rows, one for the reservations."""
-    queryset = search_repairs(visible_repairs(user), query)
+    queryset = search_repairs(visible_repairs(user), query, center_id=user_center_id(user))
     if state:
         states = [s.strip() for s in state.split(",") if s.strip()]
         unknown = [s for s in states if s not in State.values]
