@@ -175,6 +175,47 @@ def search_repairs(
     return queryset.filter(pk__in=first.union(*rest))
 
 
+class OverdueFirst:
+    """Repairs in the lists' order (overdue first, then newest) that a paginator slices in SQL:
+    `count()` is one aggregate, and a slice reads only its rows plus the candidates they come
+    from: every repair with a late promise and the newest `stop` (the non-overdue rows of any
+    page up to `stop` are among those), never the whole center. Two queries per slice (the rows,
+    their reservations)."""
+
+    ordered = True  # for Paginator: the order is fixed
+
+    def __init__(self, base: QuerySet[Repair]) -> None:
+        self.base = base.order_by()
+
+    def count(self) -> int:
+        return self.base.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, int):
+            return list(self[index : index + 1])[0]
+        start, stop = index.start or 0, index.stop
+        if stop is None:
+            raise ValueError("OverdueFirst is sliced with an end")
+        late = Promise.objects.open().filter(due_at__lt=timezone.now(), repair__in=self.base)
+        newest = self.base.order_by("-created_at", "-id").values("pk")[:stop]
+        candidates = Repair.objects.filter(Q(pk__in=late.values("repair_id")) | Q(pk__in=newest))
+        next_due = Promise.objects.open().filter(repair=OuterRef("pk"))
+        rows = candidates.annotate(
+            has_overdue=Exists(_overdue_promises()),
+            next_promise_due=next_due.order_by()
+            .values("repair")
+            .annotate(m=Min("due_at"))
+            .values("m"),
+        )
+        rows = rows.select_related(
+            "center", "customer", "product_model", "technician__staff_profile"
+        )
+        return _with_reservations(rows).order_by("-has_overdue", "-created_at", "-id")[start:stop]
+
+
 def repair_list(
     *,
     user: Any,
@@ -182,10 +223,11 @@ def repair_list(
     technician: str | None = None,
     overdue: bool = False,
     query: str | None = None,
-) -> QuerySet[Repair]:
+) -> OverdueFirst:
     """The board as a list: filter by state(s), technician (username or `me`), overdue promises,
-    a search (`search_repairs`). Overdue first, then newest. Constant queries: one for the
-    rows, one for the reservations."""
+    a search (`search_repairs`). Overdue first, then newest; meant to be paginated (a count,
+    then a slice read in SQL: `OverdueFirst`). Constant queries: the count, the rows, the
+    reservations."""
     queryset = search_repairs(visible_repairs(user), query, center_id=user_center_id(user))
     if state:
         states = [s.strip() for s in state.split(",") if s.strip()]
@@ -200,16 +242,9 @@ def repair_list(
             queryset = queryset.filter(technician__isnull=True)
         else:
             queryset = queryset.filter(technician__username=technician)
-    next_due = Promise.objects.open().filter(repair=OuterRef("pk"))
-    queryset = queryset.annotate(
-        has_overdue=Exists(_overdue_promises()),
-        next_promise_due=next_due.order_by().values("repair").annotate(m=Min("due_at")).values("m"),
-    )
     if overdue:
-        queryset = queryset.filter(has_overdue=True)
-    return _with_reservations(
-        queryset.select_related("center", "customer", "product_model", "technician__staff_profile")
-    ).order_by("-has_overdue", "-created_at", "-id")
+        queryset = queryset.filter(Exists(_overdue_promises()))
+    return OverdueFirst(queryset)
 
 
 def _public_queryset() -> QuerySet[Repair]:

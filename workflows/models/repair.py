@@ -259,6 +259,8 @@ class Repair(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["technician", "state", "created_at", "id"], name="repair_tech_state_age"
             ),
+            # The API's and the desk's repair lists, newest first (selectors.OverdueFirst).
+            models.Index(fields=["center", "created_at", "id"], name="repair_center_newest"),
             # Search's trigram indexes are PostgreSQL's only: migration 0012 creates them there.
             # The call list's "waiting on the customer", least recently touched first.
             models.Index(
