@@ -8,7 +8,7 @@ query uses and how long it takes, in the largest center.
 PostgreSQL only. Deletes the repairs, customers and devices of the centers whose code starts
 with "Q" (its own earlier load; centers are kept), then loads with INSERT ... SELECT:
 `--centers` centers (QS0000 the largest, holding `--big` repairs; the rest share the others
-evenly), a customer per two repairs (Korean names from 10 family names and 40 syllables, +8210
+evenly), a customer per two repairs (Korean names from 10 family names and 31 syllables, +8210
 phones), a registry device for every other repair, 50 product models. Then runs each search
 the way the desk's box does (workflows.page_selectors.desk_board with a query) and the API does
 (`repair_list` + pagination: a count and a page), once to warm up, then `--rounds` times, and
@@ -86,9 +86,10 @@ def load(repairs: int, centers: int, big: int) -> None:
         if others
         else str(first)
     )
+    n = len(SYLLABLES)
     name = (
-        f"substr('{FAMILY}', 1 + (j % 10), 1) || substr('{SYLLABLES}', 1 + (j / 10) % 40, 1)"
-        f" || substr('{SYLLABLES}', 1 + (j / 400) % 40, 1)"
+        f"substr('{FAMILY}', 1 + (j % 10), 1) || substr('{SYLLABLES}', 1 + (j / 10) % {n}, 1)"
+        f" || substr('{SYLLABLES}', 1 + (j / 10 / {n}) % {n}, 1)"
     )
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM service_center_customer")

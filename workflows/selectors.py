@@ -7,7 +7,19 @@ import datetime as dt
 import re
 from typing import Any
 
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -19,6 +31,24 @@ from parts.models import Reservation
 from service_center.models import Customer, Device, ProductModel, normalize_serial
 from workflows.choices import PaymentKind, State
 from workflows.models import Appointment, IntakePhoto, Payment, Promise, Repair, RepairEvent
+
+
+class PkIn(Func):
+    """`pk IN (subquery)` that PostgreSQL serves from the primary key: written `pk =
+    ANY(ARRAY(subquery))` there, the subquery runs once and its ids are looked up in the index.
+    (A plain `IN (subquery)`, or two of them OR-ed, is planned as a semi-join or a hashed
+    filter over every row of the center, or of the whole table; plain IN elsewhere.)"""
+
+    output_field = BooleanField()
+
+    def __init__(self, subquery: QuerySet) -> None:
+        super().__init__(F("pk"), Subquery(subquery))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple]:
+        pk, pk_params = compiler.compile(self.source_expressions[0])
+        ids, ids_params = compiler.compile(self.source_expressions[1])
+        template = "%s = ANY(ARRAY%s)" if connection.vendor == "postgresql" else "%s IN %s"
+        return template % (pk, ids), (*pk_params, *ids_params)
 
 
 def visible_repairs(user: Any) -> QuerySet[Repair]:
@@ -172,7 +202,7 @@ def search_repairs(
     if not query:
         return queryset
     first, *rest = _search_branches(query, center_id)
-    return queryset.filter(pk__in=first.union(*rest))
+    return queryset.filter(PkIn(first.union(*rest)))
 
 
 class OverdueFirst:
