@@ -231,7 +231,7 @@ class OverdueFirst:
             raise ValueError("OverdueFirst is sliced with an end")
         late = Promise.objects.open().filter(due_at__lt=timezone.now(), repair__in=self.base)
         newest = self.base.order_by("-created_at", "-id").values("pk")[:stop]
-        candidates = Repair.objects.filter(Q(pk__in=late.values("repair_id")) | Q(pk__in=newest))
+        candidates = Repair.objects.filter(PkIn(late.values("repair_id")) | PkIn(newest))
         next_due = Promise.objects.open().filter(repair=OuterRef("pk"))
         rows = candidates.annotate(
             has_overdue=Exists(_overdue_promises()),
