@@ -114,16 +114,29 @@ def other_centers(*, center_id: int) -> list[tuple[str, str]]:
 # --- the parts-orders page -------------------------------------------------------------------
 
 
-def open_parts_orders(*, center_id: int) -> list[PartsOrder]:
+OPEN_ORDERS_LIMIT = 50  # orders the page shows; its heading gives the true number
+_OPEN_ORDER_STATES = [PartsOrderState.REQUESTED, PartsOrderState.SHIPPED]
+
+
+def open_parts_orders(*, center_id: int, limit: int = OPEN_ORDERS_LIMIT) -> list[PartsOrder]:
+    """The center's oldest `limit` open orders with their lines (two queries)."""
     return list(
-        PartsOrder.objects.filter(
-            center_id=center_id, state__in=[PartsOrderState.REQUESTED, PartsOrderState.SHIPPED]
-        )
+        PartsOrder.objects.filter(center_id=center_id, state__in=_OPEN_ORDER_STATES)
         .prefetch_related(
             Prefetch("lines", queryset=PartsOrderLine.objects.select_related("part", "repair"))
         )
-        .order_by("created_at", "id")
+        .order_by("created_at", "id")[:limit]
     )
+
+
+def open_parts_orders_count(*, center_id: int) -> int:
+    return PartsOrder.objects.filter(center_id=center_id, state__in=_OPEN_ORDER_STATES).count()
+
+
+def is_open_parts_order(*, center_id: int, order_id: int) -> bool:
+    return PartsOrder.objects.filter(
+        pk=order_id, center_id=center_id, state__in=_OPEN_ORDER_STATES
+    ).exists()
 
 
 def recent_parts_orders(*, center_id: int, limit: int = 20) -> list[PartsOrder]:

@@ -85,7 +85,8 @@ def desk_board(*, center_id: int, query: str = "") -> Board:
     now = timezone.now()
     base = _card_queryset().filter(center_id=center_id)
     if query.strip():
-        found = selectors.search_repairs(base, query).order_by("-created_at", "-id")
+        found = selectors.search_repairs(base, query, center_id=center_id)
+        found = found.order_by("-created_at", "-id")
         results = list(_with_overdue_since(found, now)[: SEARCH_LIMIT + 1])  # one more: others?
         more = len(results) > SEARCH_LIMIT
         results = results[:SEARCH_LIMIT]

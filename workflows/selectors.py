@@ -7,7 +7,19 @@ import datetime as dt
 import re
 from typing import Any
 
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -16,9 +28,27 @@ from core.roles import user_center_id
 from core.validation import clean_text
 from parts import selectors as parts_selectors
 from parts.models import Reservation
-from service_center.models import normalize_serial
+from service_center.models import Customer, Device, ProductModel, normalize_serial
 from workflows.choices import PaymentKind, State
 from workflows.models import Appointment, IntakePhoto, Payment, Promise, Repair, RepairEvent
+
+
+class PkIn(Func):
+    """`pk IN (subquery)` that PostgreSQL serves from the primary key: written `pk =
+    ANY(ARRAY(subquery))` there, the subquery runs once and its ids are looked up in the index.
+    (A plain `IN (subquery)`, or two of them OR-ed, is planned as a semi-join or a hashed
+    filter over every row of the center, or of the whole table; plain IN elsewhere.)"""
+
+    output_field = BooleanField()
+
+    def __init__(self, subquery: QuerySet) -> None:
+        super().__init__(F("pk"), Subquery(subquery))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple]:
+        pk, pk_params = compiler.compile(self.source_expressions[0])
+        ids, ids_params = compiler.compile(self.source_expressions[1])
+        template = "%s = ANY(ARRAY%s)" if connection.vendor == "postgresql" else "%s IN %s"
+        return template % (pk, ids), (*pk_params, *ids_params)
 
 
 def visible_repairs(user: Any) -> QuerySet[Repair]:
@@ -118,38 +148,102 @@ def _overdue_promises() -> QuerySet[Promise]:
 SEARCH_MAX_LENGTH = 100
 
 
-def search_filter(query: str) -> Q:
-    """What a search box matches: the ticket number (or part of one), the customer's name
-    (contained, any case), a phone number (its start or its last digits; phones are stored as
-    +82..., so a number typed with its trunk 0 is matched without it), the serial (normalised:
-    "hbs-1100 k7q2" finds HBS1100K7Q2) and the product model's code or name."""
-    query = query.strip()
-    condition = (
-        Q(ticket_number__icontains=query.upper())
-        | Q(customer__name__icontains=query)
-        | Q(product_model__code__icontains=query)
-        | Q(product_model__name__icontains=query)
-    )
-    serial = normalize_serial(query)
-    if len(serial) >= 4:
-        condition |= Q(device__serial_number__contains=serial) | Q(reported_serial__contains=serial)
+def _search_branches(query: str, center_id: int | None) -> list[QuerySet]:
+    """The ids of the repairs a search matches, one query per kind of match, each served by an
+    index on PostgreSQL (trigram GIN indexes, migration workflows/0012; an id list of a small
+    reference table for the model): what the query is compared with, and how:
+
+    - the ticket number, contained ("7Q2K", "2612-7q2k" or the whole ticket; any case);
+    - the customer's name, contained, any case ("서준" finds 박서준);
+    - a phone number (digits and punctuation only, at least 4 digits): its last digits, or,
+      typed with the trunk 0 (at least 7 digits), contained after +82 (phones are stored as
+      +82...);
+    - the serial, normalised ("hbs-1100 k7q2" finds HBS1100K7Q2), contained, at least 4
+      characters, in the registry's device or as the customer gave it;
+    - the product model's code or name, contained, any case.
+
+    Every branch is scoped to the center first, so the work grows with the matches, not with
+    the table."""
+    here = {} if center_id is None else {"center_id": center_id}
+    repairs = Repair.objects.filter(**here).order_by()
+    customers = Customer.objects.filter(**here).order_by()
+    matches = Q(name__icontains=query)
     digits = re.sub(r"\D", "", query)
     if len(digits) >= 4 and re.fullmatch(r"[\d\s\-+().]+", query):
         if len(digits) >= 7 and digits.startswith("0"):
-            condition |= Q(customer__phone__contains="+82" + digits[1:])
+            matches |= Q(phone__contains="+82" + digits[1:])
         else:
-            condition |= Q(customer__phone__endswith=digits)
-    return condition
+            matches |= Q(phone__endswith=digits)
+    models = ProductModel.objects.filter(Q(code__icontains=query) | Q(name__icontains=query))
+    branches = [
+        repairs.filter(ticket_number__contains=query.upper()),
+        repairs.filter(customer_id__in=customers.filter(matches).values("pk")),
+        # Product models are reference data (a few hundred rows): their ids, then the index.
+        repairs.filter(product_model_id__in=models.order_by().values("pk")),
+    ]
+    serial = normalize_serial(query)
+    if len(serial) >= 4:
+        devices = Device.objects.filter(serial_number__contains=serial).order_by()
+        branches.append(repairs.filter(device_id__in=devices.values("pk")))
+        branches.append(repairs.filter(reported_serial__contains=serial))
+    return [branch.values("pk") for branch in branches]
 
 
-def search_repairs(queryset: QuerySet[Repair], query: str | None) -> QuerySet[Repair]:
+def search_repairs(
+    queryset: QuerySet[Repair], query: str | None, *, center_id: int | None = None
+) -> QuerySet[Repair]:
     """`queryset` narrowed to what `query` matches (all of it for no query), any state: the
-    API's `?q=` and the desk's search box. Raises ValidationFailed (field `q`) for control
-    characters or more than SEARCH_MAX_LENGTH characters."""
+    API's `?q=` and the desk's search box. `center_id` scopes the matching itself (the caller's
+    queryset is scoped too; this keeps a search in one center from reading the others').
+    Raises ValidationFailed (field `q`) for control characters or more than SEARCH_MAX_LENGTH
+    characters."""
     query = clean_text(query, field="q", max_length=SEARCH_MAX_LENGTH)
+    query = query.strip() if query else ""
     if not query:
         return queryset
-    return queryset.filter(search_filter(query))
+    first, *rest = _search_branches(query, center_id)
+    return queryset.filter(PkIn(first.union(*rest)))
+
+
+class OverdueFirst:
+    """Repairs in the lists' order (overdue first, then newest) that a paginator slices in SQL:
+    `count()` is one aggregate, and a slice reads only its rows plus the candidates they come
+    from: every repair with a late promise and the newest `stop` (the non-overdue rows of any
+    page up to `stop` are among those), never the whole center. Two queries per slice (the rows,
+    their reservations)."""
+
+    ordered = True  # for Paginator: the order is fixed
+
+    def __init__(self, base: QuerySet[Repair]) -> None:
+        self.base = base.order_by()
+
+    def count(self) -> int:
+        return self.base.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, int):
+            return list(self[index : index + 1])[0]
+        start, stop = index.start or 0, index.stop
+        if stop is None:
+            raise ValueError("OverdueFirst is sliced with an end")
+        late = Promise.objects.open().filter(due_at__lt=timezone.now(), repair__in=self.base)
+        newest = self.base.order_by("-created_at", "-id").values("pk")[:stop]
+        candidates = Repair.objects.filter(PkIn(late.values("repair_id")) | PkIn(newest))
+        next_due = Promise.objects.open().filter(repair=OuterRef("pk"))
+        rows = candidates.annotate(
+            has_overdue=Exists(_overdue_promises()),
+            next_promise_due=next_due.order_by()
+            .values("repair")
+            .annotate(m=Min("due_at"))
+            .values("m"),
+        )
+        rows = rows.select_related(
+            "center", "customer", "product_model", "technician__staff_profile"
+        )
+        return _with_reservations(rows).order_by("-has_overdue", "-created_at", "-id")[start:stop]
 
 
 def repair_list(
@@ -159,11 +253,12 @@ def repair_list(
     technician: str | None = None,
     overdue: bool = False,
     query: str | None = None,
-) -> QuerySet[Repair]:
+) -> OverdueFirst:
     """The board as a list: filter by state(s), technician (username or `me`), overdue promises,
-    a search (`search_repairs`). Overdue first, then newest. Constant queries: one for the
-    rows, one for the reservations."""
-    queryset = search_repairs(visible_repairs(user), query)
+    a search (`search_repairs`). Overdue first, then newest; meant to be paginated (a count,
+    then a slice read in SQL: `OverdueFirst`). Constant queries: the count, the rows, the
+    reservations."""
+    queryset = search_repairs(visible_repairs(user), query, center_id=user_center_id(user))
     if state:
         states = [s.strip() for s in state.split(",") if s.strip()]
         unknown = [s for s in states if s not in State.values]
@@ -177,16 +272,9 @@ def repair_list(
             queryset = queryset.filter(technician__isnull=True)
         else:
             queryset = queryset.filter(technician__username=technician)
-    next_due = Promise.objects.open().filter(repair=OuterRef("pk"))
-    queryset = queryset.annotate(
-        has_overdue=Exists(_overdue_promises()),
-        next_promise_due=next_due.order_by().values("repair").annotate(m=Min("due_at")).values("m"),
-    )
     if overdue:
-        queryset = queryset.filter(has_overdue=True)
-    return _with_reservations(
-        queryset.select_related("center", "customer", "product_model", "technician__staff_profile")
-    ).order_by("-has_overdue", "-created_at", "-id")
+        queryset = queryset.filter(Exists(_overdue_promises()))
+    return OverdueFirst(queryset)
 
 
 def _public_queryset() -> QuerySet[Repair]:

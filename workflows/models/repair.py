@@ -252,7 +252,6 @@ class Repair(ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = _("repairs")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["center", "state"], name="repair_center_state"),
             # The board's and the lists' oldest-first cards per state, the column counts.
             models.Index(
                 fields=["center", "state", "created_at", "id"], name="repair_center_state_age"
@@ -260,6 +259,9 @@ class Repair(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["technician", "state", "created_at", "id"], name="repair_tech_state_age"
             ),
+            # The API's and the desk's repair lists, newest first (selectors.OverdueFirst).
+            models.Index(fields=["center", "created_at", "id"], name="repair_center_newest"),
+            # Search's trigram indexes are PostgreSQL's only: migration 0012 creates them there.
             # The call list's "waiting on the customer", least recently touched first.
             models.Index(
                 fields=["center", "state", "updated_at", "id"], name="repair_center_state_touched"

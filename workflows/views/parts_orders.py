@@ -52,6 +52,7 @@ def render_orders_page(
         order.served = served.get(order.pk, [])
     context = {
         "orders": orders,
+        "open_count": parts_selectors.open_parts_orders_count(center_id=center_id),
         "recent": recent,
         "may": {f: may_act(request.user, action, center_id) for f, action in ORDER_FORMS.items()},
         "today": timezone.localdate(),
@@ -81,8 +82,7 @@ def _order_form(name: str) -> Callable[[Callable], Callable]:
             center_id = user_center_id(request.user)
             if not may_act(request.user, ORDER_FORMS[name], center_id):
                 raise HttpForbidden(_("Your role may not do this to a parts order."))
-            open_ids = {o.pk for o in parts_selectors.open_parts_orders(center_id=center_id)}
-            if order_id not in open_ids:
+            if not parts_selectors.is_open_parts_order(center_id=center_id, order_id=order_id):
                 messages.error(request, _("No open parts order with that number at this center."))
                 return redirect("parts-orders")
             try:
