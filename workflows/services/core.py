@@ -240,8 +240,8 @@ def record_event(
     detail_cache.forget(repair.pk, repair.customer_id)
     transaction.on_commit(partial(detail_cache.forget, repair.pk, repair.customer_id))
     if customer_visible or kind == EventKind.TRANSITION:
-        public_cache.forget(repair.pk)
-        transaction.on_commit(partial(public_cache.forget, repair.pk))
+        public_cache.forget(repair.ticket_number)
+        transaction.on_commit(partial(public_cache.forget, repair.ticket_number))
     return RepairEvent.objects.create(
         repair=repair,
         actor_kind=actor.kind if actor.kind in ActorKind.values else ActorKind.SYSTEM,
