@@ -3,6 +3,7 @@ errors. Every app's API views derive from `BaseAPIView`."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -32,6 +33,28 @@ class IsStaff(BasePermission):
         if not user or not user.is_authenticated:
             return False
         return bool(user_roles(user)) and (user.is_superuser or user_center_id(user) is not None)
+
+
+class RenderedJSONResponse(Response):
+    """A JSON answer whose body is already rendered (a cached one): DRF's finalising runs as for
+    any Response (headers, content type), its rendering does not. `.data` parses the body."""
+
+    def __init__(self, body: bytes, status: int = 200) -> None:
+        self._rendered_body = body
+        super().__init__(status=status)
+
+    @property
+    def data(self) -> Any:
+        return json.loads(self._rendered_body)
+
+    @data.setter
+    def data(self, value: Any) -> None:  # Response.__init__ sets it; the body is the data
+        pass
+
+    @property
+    def rendered_content(self) -> bytes:
+        self["Content-Type"] = JSONRenderer.media_type
+        return self._rendered_body
 
 
 class Pagination(PageNumberPagination):

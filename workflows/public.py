@@ -17,10 +17,10 @@ import hashlib
 import hmac
 import re
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import translation
 
 from core import cache as shared_cache
@@ -108,7 +108,19 @@ def _ticket_key(ticket_number: str) -> str:
     return "pub:ticket:" + hashlib.sha256(ticket_number.encode()).hexdigest()[:32]
 
 
+# A window that ended meanwhile is not recreated at -1 (without an expiry: a free guess).
+_DECR_IF_EXISTS = (
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end"
+)
+
+
 def _give_back(key: str) -> None:
+    def run(client: Any) -> bool:  # one round trip; the cache API's decr is EXISTS, then INCRBY
+        client.eval(_DECR_IF_EXISTS, 1, cache.make_and_validate_key(key))
+        return True
+
+    if shared_cache.pipelined(run):
+        return
     try:
         cache.decr(key)
     except ValueError:
@@ -144,8 +156,24 @@ def public_find(
 def public_verify(
     *, ip: str, ticket_number: Any = None, phone_last4: Any = None, token: Any = None
 ) -> int:
-    """`public_find` without loading the repair: returns its id. On Redis a repeat lookup
-    costs one pipelined round trip and no query."""
+    """`public_find` without loading the repair: returns its id."""
+    return public_check(
+        ip=ip, ticket_number=ticket_number, phone_last4=phone_last4, token=token
+    ).repair_id
+
+
+class Verified(NamedTuple):
+    repair_id: int
+    ticket_number: str
+    answer: Any  # the cached status answer in the request's language, if it was fetched
+
+
+def public_check(
+    *, ip: str, ticket_number: Any = None, phone_last4: Any = None, token: Any = None
+) -> Verified:
+    """`public_verify`, with the cached answer: on Redis a repeat lookup by ticket and phone
+    costs one pipelined round trip (both counters, the remembered ticket, the cached answer),
+    the give-back of a right answer one command more, and no query."""
     if token not in (None, ""):
         check_ip_rate(ip)
         if not isinstance(token, str) or len(token) > 64:
@@ -153,7 +181,7 @@ def public_verify(
         found = selectors.repair_public_key(token=token)
         if found is None or not hmac.compare_digest(found.status_token.encode(), token.encode()):
             raise lookup_not_found()
-        return found.pk
+        return Verified(found.pk, found.ticket_number, None)
     try:
         ticket = clean_ticket_number(ticket_number)
         last4 = clean_last4(phone_last4)
@@ -161,8 +189,8 @@ def public_verify(
         check_ip_rate(ip)  # bad input still counts against the address
         raise
     ticket_key = _ticket_key(ticket)
-    (ip_count, ip_left), (count, left), known = _count_and_recall(
-        _ip_key(ip), ticket_key, _known_key(ticket)
+    (ip_count, ip_left), (count, left), known, answer = _count_and_recall(
+        _ip_key(ip), ticket_key, _known_key(ticket), public_cache.key(ticket, _language())
     )
     if ip_count > shared_cache.limit_now(settings.PUBLIC_LOOKUP_RATE_PER_IP):
         raise PublicThrottled(ip_left)
@@ -175,7 +203,11 @@ def public_verify(
     if not known or not matches:
         raise lookup_not_found()
     _give_back(ticket_key)  # a right answer is not a guess
-    return known[0]
+    return Verified(known[0], ticket, answer)
+
+
+def _language() -> str:
+    return translation.get_language() or settings.LANGUAGE_CODE
 
 
 KNOWN_TTL = 600  # ticket -> (repair id, last 4 digits); a changed phone is honoured within this
@@ -196,10 +228,12 @@ def _recall_ticket(ticket: str) -> tuple:
     return known
 
 
-def _count_and_recall(ip_key: str, ticket_key: str, known_key: str) -> tuple:
-    """Both throttle counters and the remembered ticket, in one Redis round trip when on Redis:
-    ((ip attempts, seconds left), (ticket attempts, seconds left), known or None).
-    While Redis is unreachable, the per-process stand-in counts (`core.cache`)."""
+def _count_and_recall(ip_key: str, ticket_key: str, known_key: str, answer_key: str) -> tuple:
+    """Both throttle counters, the remembered ticket and the cached answer, in one Redis round
+    trip when on Redis: ((ip attempts, seconds left), (ticket attempts, seconds left), known or
+    None, answer or None). The answer is only used once the phone digits matched. While Redis
+    is unreachable the per-process stand-in counts (`core.cache`) and no answer is taken from
+    it: a copy kept in this process could not be dropped by a change made through another."""
 
     def run(client: Any) -> tuple:
         pipe = client.pipeline(transaction=False)
@@ -209,29 +243,34 @@ def _count_and_recall(ip_key: str, ticket_key: str, known_key: str) -> tuple:
             pipe.expire(full, window, nx=True)
             pipe.ttl(full)
         pipe.get(cache.make_and_validate_key(known_key))
-        ip_n, _a, ip_left, n, _b, left, raw = pipe.execute()
-        known = None if raw is None else cache._cache._serializer.loads(raw)
-        return (int(ip_n), max(int(ip_left), 1)), (int(n), max(int(left), 1)), known
+        pipe.get(cache.make_and_validate_key(answer_key))
+        ip_n, _a, ip_left, n, _b, left, raw, raw_answer = pipe.execute()
+        loads = caches["default"]._cache._serializer.loads
+        known = None if raw is None else loads(raw)
+        answer = None if raw_answer is None else loads(raw_answer)
+        return (int(ip_n), max(int(ip_left), 1)), (int(n), max(int(left), 1)), known, answer
 
     counted = shared_cache.pipelined(run)
     if counted is not None:
         return counted
-    return _count(ip_key, IP_WINDOW), _count(ticket_key, TICKET_WINDOW), cache.get(known_key)
+    found = cache.get_many([known_key, answer_key])
+    answer = None if shared_cache.degraded() else found.get(answer_key)
+    return (
+        _count(ip_key, IP_WINDOW),
+        _count(ticket_key, TICKET_WINDOW),
+        found.get(known_key),
+        answer,
+    )
 
 
-def public_status_data(repair_id: int, render: Any) -> dict[str, Any]:
-    """`render(public_status(repair))` from the shared cache, or computed and cached.
-
-    While Redis is unreachable the answer is computed from the database every time: a copy kept
-    in this process could not be dropped by a change made through another process."""
-    if shared_cache.degraded():
-        return render(public_status(selectors.repair_for_public(repair_id=repair_id)))
-    cache_key = public_cache.key(repair_id, translation.get_language() or settings.LANGUAGE_CODE)
-    data = cache.get(cache_key)
-    if data is None:
-        data = render(public_status(selectors.repair_for_public(repair_id=repair_id)))
-        if not shared_cache.degraded():  # the get above may just have found Redis gone
-            cache.set(cache_key, data, public_cache.TTL)
+def public_status_data(verified: Verified, render: Any) -> dict[str, Any]:
+    """`render(public_status(repair))`: the answer `public_check` fetched, or computed and
+    cached. While Redis is unreachable it is computed from the database every time."""
+    if verified.answer is not None:
+        return verified.answer
+    data = render(public_status(selectors.repair_for_public(repair_id=verified.repair_id)))
+    if not shared_cache.degraded():  # the lookup may just have found Redis gone
+        cache.set(public_cache.key(verified.ticket_number, _language()), data, public_cache.TTL)
     return data
 
 

@@ -1,4 +1,5 @@
-"""The public status answer, cached per repair and language in the shared cache.
+"""The public status answer, cached per repair (by its ticket number, which never changes, so
+the lookup fetches it in the same Redis round trip as the throttles) and language.
 
 Anything a customer can see changes only together with a RepairEvent (transitions, parts, ETA
 promises, courier requests all write one), so `services.core._event` drops the cached answer when
@@ -7,15 +8,18 @@ the event's transaction commits. The TTL bounds what slips past that (a renamed 
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.core.cache import cache
 
 TTL = 300
 
 
-def key(repair_id: int, language: str) -> str:
-    return f"pubstatus:v1:{repair_id}:{language}"
+def key(ticket_number: str, language: str) -> str:
+    digest = hashlib.sha256(ticket_number.encode()).hexdigest()[:32]
+    return f"pubstatus:v2:{digest}:{language}"
 
 
-def forget(repair_id: int) -> None:
-    cache.delete_many([key(repair_id, code) for code, _name in settings.LANGUAGES])
+def forget(ticket_number: str) -> None:
+    cache.delete_many([key(ticket_number, code) for code, _name in settings.LANGUAGES])

@@ -19,6 +19,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -69,8 +70,41 @@ def _with_reservations(queryset: QuerySet[Repair]) -> QuerySet[Repair]:
 
 def repair_detail_get(*, user: Any, ticket_number: str) -> Repair:
     """One repair with everything its detail shows. Another center's repair is NotFound."""
+    return repair_detail_fill(repair_detail_row(user=user, ticket_number=ticket_number))
+
+
+def repair_detail_row(*, user: Any, ticket_number: str) -> Repair:
+    """The repair row with what it joins (one query), if the user may see it: the permission
+    check a cached detail body is served after. Another center's repair is NotFound."""
+    repair = (
+        visible_repairs(user)
+        .select_related(
+            "center",
+            "customer",
+            "device__product_model",
+            "product_model",
+            "technician__staff_profile",
+        )
+        .filter(ticket_number=ticket_number)
+        .first()
+    )
+    if repair is None:
+        raise NotFound("No such repair.")
+    return repair
+
+
+def repair_detail_fill(repair: Repair) -> Repair:
+    """The lists the detail shows, on a row from `repair_detail_row`."""
+    prefetch_related_objects(
+        [repair],
+        Prefetch("reservations", queryset=Reservation.objects.select_related("part")),
+        Prefetch(
+            "promises", queryset=Promise.objects.select_related("made_by").order_by("due_at", "id")
+        ),
+        Prefetch("events", queryset=RepairEvent.objects.order_by("at", "id")),
+    )
     others = (
-        Repair.objects.exclude(ticket_number=ticket_number)
+        Repair.objects.exclude(pk=repair.pk)
         .select_related("product_model")
         .only(
             "id",
@@ -84,23 +118,6 @@ def repair_detail_get(*, user: Any, ticket_number: str) -> Repair:
         )
         .order_by("-created_at", "-id")
     )
-    queryset = _with_reservations(
-        visible_repairs(user).select_related(
-            "center",
-            "customer",
-            "device__product_model",
-            "product_model",
-            "technician__staff_profile",
-        )
-    ).prefetch_related(
-        Prefetch(
-            "promises", queryset=Promise.objects.select_related("made_by").order_by("due_at", "id")
-        ),
-        Prefetch("events", queryset=RepairEvent.objects.order_by("at", "id")),
-    )
-    repair = queryset.filter(ticket_number=ticket_number).first()
-    if repair is None:
-        raise NotFound("No such repair.")
     # For one repair, plain queries on its ids: a sliced prefetch is a window function over
     # every repair of the customer, and the prefetch machinery cost more CPU than these rows.
     # The 20 most recent: enough to see a pattern, bounded for a customer with hundreds.

@@ -50,8 +50,8 @@ class PublicAPIView(BaseAPIView):
         )
         return repair, data
 
-    def answer(self, repair_id: int) -> Response:
-        return Response(public.public_status_data(repair_id, _render))
+    def answer(self, verified: public.Verified) -> Response:
+        return Response(public.public_status_data(verified, _render))
 
 
 def _render(status: dict[str, Any]) -> dict[str, Any]:
@@ -72,13 +72,13 @@ class PublicStatusView(PublicAPIView):
     @_public_schema(PublicLookupInSerializer, "The honest status page, by ticket + phone or token")
     def post(self, request):
         data = self.input(self.input_serializer)
-        repair_id = public.public_verify(
+        verified = public.public_check(
             ip=public.client_ip(self.request),
             ticket_number=data.get("ticket_number"),
             phone_last4=data.get("phone_last4"),
             token=data.get("token"),
         )
-        return self.answer(repair_id)
+        return self.answer(verified)
 
 
 class PublicApproveView(PublicAPIView):
@@ -86,7 +86,7 @@ class PublicApproveView(PublicAPIView):
     def post(self, request):
         repair, _data = self.find()
         services.repair_approve(repair=repair.pk, actor=CUSTOMER_ACTOR)
-        return self.answer(repair.pk)
+        return self.answer(public.Verified(repair.pk, repair.ticket_number, None))
 
 
 class PublicDeclineView(PublicAPIView):
@@ -98,7 +98,7 @@ class PublicDeclineView(PublicAPIView):
         services.repair_decline(
             repair=repair.pk, actor=CUSTOMER_ACTOR, reason=data.get("reason", "")
         )
-        return self.answer(repair.pk)
+        return self.answer(public.Verified(repair.pk, repair.ticket_number, None))
 
 
 class PublicCourierReturnView(PublicAPIView):
@@ -114,4 +114,4 @@ class PublicCourierReturnView(PublicAPIView):
             address=data["address"],
             phone=data["phone"],
         )
-        return self.answer(repair.pk)
+        return self.answer(public.Verified(repair.pk, repair.ticket_number, None))

@@ -5,17 +5,19 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api import (
     BaseAPIView,
+    RenderedJSONResponse,
     responses,
     staff_center_id,
 )
 from core.errors import PermissionDenied
 from core.idempotency import idempotent
 from service_center.models import ServiceCenter
-from workflows import registry, selectors, services
+from workflows import detail_cache, registry, selectors, services
 from workflows.api.serializers import (
     EventSerializer,
     PromiseSerializer,
@@ -102,7 +104,16 @@ class RepairListView(RepairViewMixin, BaseAPIView):
 class RepairDetailView(RepairViewMixin, BaseAPIView):
     @extend_schema(responses=responses({200: RepairDetailSerializer}), tags=["repairs"])
     def get(self, request, ticket_number: str):
-        return self.detail(ticket_number)
+        # The visibility check runs every time; only then is a cached body looked up
+        # (workflows/detail_cache.py says what it is keyed by and what drops it).
+        repair = selectors.repair_detail_row(user=request.user, ticket_number=ticket_number)
+        found = detail_cache.Lookup(repair, request.user)
+        if found.body is None:
+            selectors.repair_detail_fill(repair)
+            data = RepairDetailSerializer(repair, context=self.get_serializer_context()).data
+            found.body = JSONRenderer().render(data)
+            found.store(found.body, detail_cache.ttl_for(repair))
+        return RenderedJSONResponse(found.body)
 
 
 class RepairTransitionView(RepairViewMixin, BaseAPIView):

@@ -40,7 +40,7 @@ from core.errors import (
 )
 from core.roles import SYSTEM_ACTOR, as_actor
 from parts.models import Reservation
-from workflows import gate, messages, notify, public_cache, registry
+from workflows import detail_cache, gate, messages, notify, public_cache, registry
 from workflows.choices import ActorKind, EventKind, NotificationChannel, NotificationKind, State
 from workflows.models import (
     Appointment,
@@ -249,11 +249,14 @@ def record_event(
     moved: Moved | None = None,
 ) -> RepairEvent:
     """One timeline row (of transition `moved`, if given). A row the customer sees drops the
-    cached public answer, now and again after commit (a reader in between may cache the old)."""
+    cached public answer, now and again after commit (a reader in between may cache the old).
+    Every row drops the cached detail bodies of the repair and its customer, likewise."""
     actor = as_actor(actor)
+    detail_cache.forget(repair.pk, repair.customer_id)
+    transaction.on_commit(partial(detail_cache.forget, repair.pk, repair.customer_id))
     if customer_visible or kind == EventKind.TRANSITION:
-        public_cache.forget(repair.pk)
-        transaction.on_commit(partial(public_cache.forget, repair.pk))
+        public_cache.forget(repair.ticket_number)
+        transaction.on_commit(partial(public_cache.forget, repair.ticket_number))
     return RepairEvent.objects.create(
         repair=repair,
         actor_kind=actor.kind if actor.kind in ActorKind.values else ActorKind.SYSTEM,

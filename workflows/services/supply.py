@@ -23,7 +23,7 @@ from core.roles import SYSTEM_ACTOR, as_actor
 from parts import services as parts_services
 from parts.models import Part, PartsOrder, Reservation, Stock, StockMovement
 from service_center.models import ServiceCenter
-from workflows import gate, public_cache
+from workflows import detail_cache, gate, public_cache
 from workflows.choices import OPEN_STATES, EventKind, NotificationKind, PromiseKind, State
 from workflows.models import Promise, Repair
 from workflows.services.core import (
@@ -113,9 +113,14 @@ def parts_order_receive(
         )
         # A repair this order was requested for but did not serve loses the order's ETA on its
         # status page (parts_eta reads standing orders) without an event of its own.
-        for repair_id in order.lines.exclude(repair_id=None).values_list("repair_id", flat=True):
-            public_cache.forget(repair_id)
-            transaction.on_commit(partial(public_cache.forget, repair_id))
+        waited = order.lines.exclude(repair_id=None).values_list(
+            "repair_id", "repair__ticket_number"
+        )
+        for repair_id, ticket_number in waited:
+            public_cache.forget(ticket_number)
+            transaction.on_commit(partial(public_cache.forget, ticket_number))
+            detail_cache.forget(repair_id)
+            transaction.on_commit(partial(detail_cache.forget, repair_id))
     return order, served
 
 
