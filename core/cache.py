@@ -171,10 +171,21 @@ class PooledRedisCache(RedisCache):
                 self.redis_failed(error)
 
     def redis_client(self) -> Any:
-        """The pooled redis client for a pipelined fast path, or None while degraded."""
+        """The pooled redis client for a pipelined fast path, or None while degraded. Coming
+        back from an outage, the deletes made meanwhile are made first, so the caller's first
+        read cannot see a copy they dropped."""
+        if self.degraded():
+            return None
+        self._catch_up()
         return None if self.degraded() else compat.redis_client(self)
 
+    def _catch_up(self) -> None:
+        if self._breaker.pending_deletes:
+            self.redis_answered()
+
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if not self.degraded():
+            self._catch_up()
         if not self.degraded():
             try:
                 result = getattr(super(), name)(*args, **kwargs)
@@ -183,9 +194,14 @@ class PooledRedisCache(RedisCache):
             else:
                 self.redis_answered()
                 return result
-        if name in ("delete", "delete_many"):
+        # A key deleted here while Redis is away is deleted there when it is back, so a copy
+        # cached before the outage is not served after it. So is a key written by set_many:
+        # only generation stamps use it (workflows/detail_cache), and a stamp moved on in this
+        # process alone must not leave Redis with the old one, under which old bodies are kept.
+        if name in ("delete", "delete_many", "set_many"):
             keys = [args[0]] if name == "delete" else list(args[0])
-            version = kwargs.get("version", args[1] if len(args) > 1 else None)
+            at = 2 if name == "set_many" else 1  # set_many(data, timeout, version)
+            version = kwargs.get("version", args[at] if len(args) > at else None)
             self._breaker.remember_deletes(
                 [self.make_and_validate_key(key, version=version) for key in keys]
             )
