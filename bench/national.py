@@ -98,10 +98,11 @@ def _centers(size: Size):
 def _models():
     from service_center.models import ProductModel
 
-    rows = (
+    have = set(ProductModel.objects.filter(code__startswith="NB-").values_list("code", flat=True))
+    rows = (  # a generator read while COPY runs: no queries in it
         {"code": f"NB-{i:03d}", "name": f"벤치 모델 {i:03d}", "category": "audio"}
         for i in range(MODELS)
-        if not ProductModel.objects.filter(code=f"NB-{i:03d}").exists()
+        if f"NB-{i:03d}" not in have
     )
     _copy(ProductModel, rows, {"code": "x", "name": "x"})
     return list(ProductModel.objects.values_list("id", flat=True))
