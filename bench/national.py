@@ -232,9 +232,9 @@ def _timelines(first_id: int) -> None:
         )
         cursor.execute(
             "INSERT INTO workflows_promise (repair_id, kind, due_at, note, made_at) "
-            "SELECT id, 'callback', CASE WHEN id % 3 = 0 THEN now() - (id % 48) * interval "
-            "'1 hour' ELSE now() + (id % 96) * interval '1 hour' END, '', created_at "
-            "FROM workflows_repair WHERE id > %s AND state <> 'closed' AND id % 3 <> 1",
+            "SELECT id, 'callback', CASE WHEN id %% 3 = 0 THEN now() - (id %% 48) * interval "
+            "'1 hour' ELSE now() + (id %% 96) * interval '1 hour' END, '', created_at "
+            "FROM workflows_repair WHERE id > %s AND state <> 'closed' AND id %% 3 <> 1",
             [first_id],
         )
 
