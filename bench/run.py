@@ -640,24 +640,24 @@ def csv_in_process(manager) -> None:
 used_tickets: set[str] = set()
 
 
-def sample_tickets(center, exclude: set[str]) -> list[str]:
-    """650 random tickets of the bulk-loaded center that were not looked up before."""
+def sample_tickets(center, exclude: set[str]) -> list[tuple[str, str]]:
+    """650 random (ticket, phone's last 4 digits) of `center` not looked up before."""
     from workflows.models import Repair
 
     picked = list(
         Repair.objects.filter(center=center)
         .exclude(ticket_number__in=exclude)
         .order_by("?")
-        .values_list("ticket_number", flat=True)[:650]
+        .values_list("ticket_number", "customer__phone")[:650]
     )
-    used_tickets.update(picked)
-    return picked
+    used_tickets.update(t for t, _phone in picked)
+    return [(t, str(phone)[-4:]) for t, phone in picked]
 
 
-def cold_latency_median(tickets: list[str], ports: list[int]) -> float:
+def cold_latency_median(tickets: list[tuple[str, str]], ports: list[int]) -> float:
     """Median latency of status lookups of tickets nobody looked up before: every one misses the
     caches and goes to the database, which is what the table size can slow down."""
-    bodies = [{"ticket_number": t, "phone_last4": PHONE[-4:]} for t in tickets]
+    bodies = [{"ticket_number": t, "phone_last4": last4} for t, last4 in tickets]
     base = {"method": "POST", "path": "/api/v1/public/status/", "concurrency": 1, "ports": ports}
     run_load({**base, "json_list": bodies[:50], "requests": 50})  # warm the worker, not the data
     medians = []
