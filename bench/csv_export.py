@@ -74,7 +74,7 @@ def bulk_repairs(center, model, customer, count: int, day) -> None:
     for start in range(0, count, batch):
         repairs = [
             Repair(
-                ticket_number=f"CB-{day:%y%m}-{start + i:08d}{secrets.token_hex(2)}"[:24],
+                ticket_number=f"CB-{day:%y%m%d}-{start + i:08d}",  # unique per day and row
                 status_token=secrets.token_hex(16),
                 center=center,
                 customer=customer,
