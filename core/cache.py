@@ -196,8 +196,9 @@ class PooledRedisCache(RedisCache):
                 return result
         # A key deleted here while Redis is away is deleted there when it is back, so a copy
         # cached before the outage is not served after it. So is a key written by set_many:
-        # only generation stamps use it (workflows/detail_cache), and a stamp moved on in this
-        # process alone must not leave Redis with the old one, under which old bodies are kept.
+        # generation stamps use it (workflows/detail_cache), and a stamp moved on in this
+        # process alone must not leave Redis with the old one, under which old bodies are kept
+        # (the board's cards use it too: deleting one of those is only a miss).
         if name in ("delete", "delete_many", "set_many"):
             keys = [args[0]] if name == "delete" else list(args[0])
             at = 2 if name == "set_many" else 1  # set_many(data, timeout, version)

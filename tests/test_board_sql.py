@@ -89,7 +89,7 @@ def test_the_board_runs_the_same_queries_with_5_and_80_repairs_in_a_column(
     for i, r in enumerate(_clone(template, 4)):
         if i % 2 == 0:
             _promise(r, -1)
-    with django_assert_num_queries(4):  # column counts, the cards' ids, the cards, promises
+    with django_assert_num_queries(2):  # column counts, the cards' narrow rows
         small = sel.desk_board(center_id=center_id)
     at_five = _page_queries(client, "/desk/")
     for i, r in enumerate(_clone(template, 75, technician=tech, age_from=10)):
@@ -97,7 +97,7 @@ def test_the_board_runs_the_same_queries_with_5_and_80_repairs_in_a_column(
             _promise(r, -2)
         elif i % 3 == 1:
             _promise(r, 5)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         big = sel.desk_board(center_id=center_id)
     with django_assert_num_queries(at_five):
         response = client.get("/desk/")
@@ -253,3 +253,64 @@ def test_the_board_search_runs_the_same_queries_and_reads_at_most_one_row_more_a
     assert len(small.results) == 5 and not small.more
     assert len(big.results) == sel.SEARCH_LIMIT and big.more
     assert sum(1 for r in small.results if r.overdue_since) == 2
+
+
+# --- the cards drawn once and kept (workflows/board_cards.py) -----------------------------------
+
+
+def test_a_board_whose_cards_are_all_drawn_reads_no_repair_rows(client, desk, tech, template):
+    """The second look at the board takes every card from the cache: the queries are the same
+    with 5 and with 80 cards, and fewer than the first look (no card is read or prefetched)."""
+    client.force_login(desk)
+    _clone(template, 4)
+    first = _page_queries(client, "/desk/")
+    warm_small = _page_queries(client, "/desk/")
+    for i, r in enumerate(_clone(template, 75, technician=tech, age_from=10)):
+        if i % 3 == 0:
+            _promise(r, -2)
+    client.get("/desk/")  # draws the new cards
+    warm_big = _page_queries(client, "/desk/")
+    assert warm_small == warm_big == first - 2
+
+
+def test_an_event_of_a_repair_draws_its_card_again(client, desk, tech, template):
+    """A card kept in the cache is drawn again after any event of its repair: here the
+    technician assigned shows on the board at once."""
+    from workflows import services
+
+    client.force_login(desk)
+    html = client.get("/desk/", headers={"accept-language": "ko"}).content.decode()
+    card = html[html.index(f'data-ticket="{template.ticket_number}"') :].split("</article>")[0]
+    assert "기사 미배정" in card
+    services.repair_assign(repair=template, actor=desk, technician=tech)
+    html = client.get("/desk/").content.decode()
+    assert f'data-ticket="{template.ticket_number}"' in _column_html(html, "diagnosing")
+    card = html[html.index(f'data-ticket="{template.ticket_number}"') :].split("</article>")[0]
+    name = tech.staff_profile.display_name or tech.username
+    assert name in card
+
+
+def test_a_promise_falling_due_draws_the_card_again_without_an_event(client, desk, template):
+    """A promise written straight to the table (no event, so no new stamp) that is already due:
+    the card's key carries `overdue_since`, so the card is drawn again, overdue."""
+    client.force_login(desk)
+    html = client.get("/desk/").content.decode()
+    assert "rcard overdue" not in html
+    _promise(template, -1)
+    html = client.get("/desk/").content.decode()
+    card = html[html.index(f'data-ticket="{template.ticket_number}"') :].split("</article>")[0]
+    assert "rcard overdue" in html and "badge-red" in card
+
+
+def test_cards_are_kept_per_language(client, desk, template):
+    client.force_login(desk)
+    korean = client.get("/desk/", headers={"accept-language": "ko"}).content.decode()
+    client.cookies["django_language"] = "en"
+    english = client.get("/desk/", headers={"accept-language": "en"}).content.decode()
+    assert "기사 미배정" in korean and "No technician" not in korean
+    assert "No technician" in english
+
+
+def _column_html(html, state):
+    column = html[html.index(f'class="column col-{state}"') :]
+    return column[: column.index("</section>")]

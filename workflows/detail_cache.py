@@ -29,10 +29,10 @@ from django.utils import timezone, translation
 from core.roles import user_center_id, user_roles
 
 TTL = 120
-_STAMP_TTL = TTL * 10  # outlives every body stamped with it; a lost stamp is only a miss
+STAMP_TTL = TTL * 10  # outlives every body stamped with it; a lost stamp is only a miss
 
 
-def _stamp_key(kind: str, pk: int) -> str:
+def stamp_key(kind: str, pk: int) -> str:
     return f"repdetail:gen:{kind}:{pk}"
 
 
@@ -47,10 +47,10 @@ def body_key(repair: Any, user: Any) -> str:
 
 def forget(repair_id: int, customer_id: int | None = None) -> None:
     """New stamps for the repair (and its customer): every cached body of them is a miss."""
-    new = {_stamp_key("r", repair_id): secrets.token_hex(8)}
+    new = {stamp_key("r", repair_id): secrets.token_hex(8)}
     if customer_id is not None:
-        new[_stamp_key("c", customer_id)] = secrets.token_hex(8)
-    cache.set_many(new, _STAMP_TTL)
+        new[stamp_key("c", customer_id)] = secrets.token_hex(8)
+    cache.set_many(new, STAMP_TTL)
 
 
 class Lookup:
@@ -58,7 +58,7 @@ class Lookup:
 
     def __init__(self, repair: Any, user: Any) -> None:
         self.key = body_key(repair, user)
-        self.stamp_keys = (_stamp_key("r", repair.pk), _stamp_key("c", repair.customer_id))
+        self.stamp_keys = (stamp_key("r", repair.pk), stamp_key("c", repair.customer_id))
         found = cache.get_many([*self.stamp_keys, self.key])
         self.stamps = tuple(found.get(k) for k in self.stamp_keys)
         entry = found.get(self.key)
@@ -75,7 +75,7 @@ class Lookup:
         for i, (key, stamp) in enumerate(zip(self.stamp_keys, stamps, strict=True)):
             if stamp is None:
                 stamps[i] = secrets.token_hex(8)
-                if not cache.add(key, stamps[i], _STAMP_TTL):
+                if not cache.add(key, stamps[i], STAMP_TTL):
                     return
         cache.set(self.key, (stamps[0], stamps[1], body), ttl)
 

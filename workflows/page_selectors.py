@@ -51,8 +51,8 @@ COLUMN_LIMIT = 30  # cards per board column (overdue first, then oldest)
 
 @dataclass
 class Board:
-    overdue: list[Repair]
-    columns: list[tuple[str, str, list[Repair], int]]  # (state, label, first cards, how many)
+    overdue: list[Any]  # CardRow (the board) or Repair
+    columns: list[tuple[str, str, list[Any], int]]  # (state, label, first cards, how many)
     results: list[Repair] | None = None  # a search
     query: str = ""
     total: int = 0
@@ -80,8 +80,9 @@ def desk_board(*, center_id: int, query: str = "") -> Board:
     both in a strip of their own and at the top of their column. A search lists matches instead.
 
     The database picks each column's first `COLUMN_LIMIT` cards (a row number per state) and
-    counts the columns (one aggregate); only the cards shown are read and prefetched: four
-    queries whatever the number of open repairs."""
+    counts the columns (one aggregate): two queries whatever the number of open repairs. The
+    cards are narrow rows (`CardRow`); the page draws them through `board_cards.fill`, which
+    reads and prefetches only those not already drawn (`read_cards`)."""
     now = timezone.now()
     base = _card_queryset().filter(center_id=center_id)
     if query.strip():
@@ -94,7 +95,7 @@ def desk_board(*, center_id: int, query: str = "") -> Board:
             overdue=[], columns=[], results=results, query=query, total=len(results), more=more
         )
     counts = _counts_by_state(Repair.objects.filter(center_id=center_id, state__in=BOARD_STATES))
-    cards = _first_cards(Q(center_id=center_id, state__in=BOARD_STATES), now)
+    cards = _first_card_rows(Q(center_id=center_id, state__in=BOARD_STATES), now)
     # Every card of the overdue strip is among its column's first cards: overdue cards lead
     # their column in the strip's own order.
     overdue = [r for r in cards if r.overdue_since is not None]
@@ -195,12 +196,32 @@ def compatible_parts(*, repair: Repair) -> list[PartChoice]:
 
 def _first_cards(where: Q, now: dt.datetime, *, limit: int = COLUMN_LIMIT) -> list[Repair]:
     """The first `limit` cards of each state among the repairs `where` selects, in card order
-    (overdue first, then oldest): the database numbers narrow rows (id, state, age,
-    overdue_since) per state from the indexes, then joins, reads and prefetches only the
-    numbered-in ones by primary key (a separate query: as a subquery, PostgreSQL misjudges its
-    size and hashes the whole repairs table)."""
-    # Candidates: every repair with a late promise, and the oldest `limit` of each state (the
-    # non-overdue cards shown are among them); only those get an `overdue_since` and a number.
+    (overdue first, then oldest): `_numbered_cards` picks them, then only those are joined,
+    read and prefetched by primary key (a separate query: as a subquery, PostgreSQL misjudges
+    its size and hashes the whole repairs table)."""
+    numbered = _numbered_cards(where, now, limit).values_list("pk", flat=True)
+    cards = _card_queryset().filter(pk__in=list(numbered))
+    return list(_with_overdue_since(cards, now).order_by(*CARD_ORDER))
+
+
+@dataclass
+class CardRow:
+    """A board card before it is drawn: what the board orders and groups by; `html` is set by
+    `board_cards.fill`."""
+
+    pk: int
+    ticket_number: str
+    state: str
+    overdue_since: dt.datetime | None
+    html: str = ""
+
+
+def _numbered_cards(where: Q, now: dt.datetime, limit: int) -> QuerySet[Repair]:
+    """The repairs `where` selects that are among the first `limit` cards of their state, in
+    card order (overdue first, then oldest): the database numbers narrow rows (id, state, age,
+    overdue_since) per state from the indexes. Candidates: every repair with a late promise,
+    and the oldest `limit` of each state (the non-overdue cards shown are among them); only
+    those get an `overdue_since` and a number."""
     oldest = (
         Repair.objects.filter(where)
         .annotate(age=Window(RowNumber(), partition_by=[F("state")], order_by=["created_at", "id"]))
@@ -213,14 +234,27 @@ def _first_cards(where: Q, now: dt.datetime, *, limit: int = COLUMN_LIMIT) -> li
         .values("repair_id")
     )
     candidates = Repair.objects.filter(where).filter(Q(pk__in=oldest) | Q(pk__in=late))
-    numbered = (
+    return (
         _with_overdue_since(candidates, now)
         .annotate(place=Window(RowNumber(), partition_by=[F("state")], order_by=CARD_ORDER))
         .filter(place__lte=limit)
-        .values_list("pk", flat=True)
     )
-    cards = _card_queryset().filter(pk__in=list(numbered))
-    return list(_with_overdue_since(cards, now).order_by(*CARD_ORDER))
+
+
+def _first_card_rows(where: Q, now: dt.datetime, *, limit: int = COLUMN_LIMIT) -> list[CardRow]:
+    """`_first_cards` as narrow rows, in card order: one query."""
+    rows = _numbered_cards(where, now, limit).order_by(*CARD_ORDER)
+    return [
+        CardRow(pk, ticket, state, since)
+        for pk, ticket, state, since in rows.values_list(
+            "pk", "ticket_number", "state", "overdue_since"
+        )
+    ]
+
+
+def read_cards(pks: list[int]) -> list[Repair]:
+    """The repairs `pks` as board cards (joins, open promises, `overdue_since`): two queries."""
+    return list(_with_overdue_since(_card_queryset().filter(pk__in=pks), timezone.now()))
 
 
 def _counts_by_state(queryset: QuerySet[Repair]) -> dict[str, int]:

@@ -23,8 +23,8 @@ from core.pages import (
 )
 from core.validation import clean_phone, validated
 from service_center.models import ProductModel, WarrantyStatus
+from workflows import board_cards, selectors
 from workflows import page_selectors as sel
-from workflows import selectors
 from workflows import services as s
 from workflows.choices import (
     Coverage,
@@ -59,14 +59,24 @@ def desk_board(request: HttpRequest) -> HttpResponse:
         board = sel.desk_board(center_id=_center_id(request), query=query)
     except ValidationFailed as exc:  # a search with control characters or far too long
         board = sel.desk_board(center_id=_center_id(request))
+        _draw_cards(board)
         context = {"board": board, "query": query, "search_errors": error_messages(exc)["q"]}
         return render_staff(request, "desk/board.html", context, status=400)
+    _draw_cards(board)
     board.columns = [(st, staff_state_label(st), rs, n) for st, _label, rs, n in board.columns]
     if board.results is not None and len(board.results) == 1:
         return redirect("desk-repair", board.results[0].ticket_number)
     visits = sel.todays_visits(center_id=_center_id(request)) if not query else []
     context = {"board": board, "query": query, "visits": visits}
     return render_staff(request, "desk/board.html", context)
+
+
+def _draw_cards(board: sel.Board) -> None:
+    """The board's cards as HTML, most from the cache (`board_cards`); the overdue strip's cards
+    are also in their columns, so each is drawn once."""
+    rows = {id(r): r for _st, _label, rs, _n in board.columns for r in rs}
+    rows.update({id(r): r for r in board.overdue})
+    board_cards.fill(list(rows.values()), sel.read_cards)
 
 
 REPAIRS_PER_PAGE = 25
