@@ -148,6 +148,12 @@ def main() -> None:
         f" in {time.perf_counter() - started:.1f} s"
     )
     explain("desk board", lambda: sel.desk_board(center_id=center.pk))
+    board = sel.desk_board(center_id=center.pk)
+    shown = [r.pk for _state, _label, rows, _n in board.columns for r in rows]
+    explain(
+        f"desk board's {len(shown)} cards read to be drawn (cache misses)",
+        lambda: sel.read_cards(shown),
+    )
     explain("technician's list", lambda: sel.technician_repairs(user=tech))
     explain("unassigned", lambda: sel.unassigned_repairs(center_id=center.pk))
     explain("call list", lambda: sel.call_list(center_id=center.pk))
