@@ -46,6 +46,7 @@ DB_URL = os.environ.get("SOAK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432
 PORT = int(os.environ.get("SOAK_PORT", "8711"))
 PHONE = "010-4821-7733"
 FAULT_GRACE = 10.0  # seconds after a fault ends that still count as its window
+LOG = Path(os.environ.get("SOAK_LOG", "/tmp/soak-service.log"))
 
 
 def say(name: str, value) -> None:
@@ -146,7 +147,7 @@ class Gunicorn:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(LOG, "w"),  # noqa: SIM115 - gunicorn's and the app's errors, for after
         )
         for _ in range(300):
             try:
@@ -537,6 +538,9 @@ def main() -> None:
             f"({100 * e_in / max(1, len(in_window)):.2f} % of {len(in_window)})",
         )
         say("soak_broken_connections", broken)
+        outside = [(round(a[0], 1), a[1], a[2]) for a in out_window if a[2] >= 500]
+        if outside:
+            say("soak_5xx_outside_windows", f"{outside[:20]} (the service's log: {LOG})")
         for f in faults:
             during = [a for a in tally.attempts if f.start <= a[0] <= f.end + FAULT_GRACE]
             statuses: dict[str, int] = {}

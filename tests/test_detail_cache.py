@@ -23,9 +23,9 @@ from workflows.models import Repair
 
 pytestmark = pytest.mark.django_db
 
-# token+user+roles (1) and the visible repair row with its joins (1); no prefetch, no serializer
+# token+user+roles (1) and the narrow visible-repair row (1); no prefetch, no serializer
 HIT_QUERIES = 2
-MISS_QUERIES = 7  # tests/test_api_queries.py: DETAIL_QUERIES
+MISS_QUERIES = 8  # tests/test_api_queries.py: DETAIL_QUERIES
 
 
 def _detail(client, repair, django_assert_num_queries, queries: int) -> dict:

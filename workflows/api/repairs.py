@@ -106,9 +106,10 @@ class RepairDetailView(RepairViewMixin, BaseAPIView):
     def get(self, request, ticket_number: str):
         # The visibility check runs every time; only then is a cached body looked up
         # (workflows/detail_cache.py says what it is keyed by and what drops it).
-        repair = selectors.repair_detail_row(user=request.user, ticket_number=ticket_number)
-        found = detail_cache.Lookup(repair, request.user)
+        visible = selectors.repair_visible(user=request.user, ticket_number=ticket_number)
+        found = detail_cache.Lookup(visible, request.user)
         if found.body is None:
+            repair = selectors.repair_detail_row(user=request.user, ticket_number=ticket_number)
             selectors.repair_detail_fill(repair)
             data = RepairDetailSerializer(repair, context=self.get_serializer_context()).data
             found.body = JSONRenderer().render(data)
