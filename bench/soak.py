@@ -191,13 +191,14 @@ def rss_kb(pid: int) -> int | None:
 @dataclass
 class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
-    attempts: list[tuple[float, str, int]] = field(default_factory=list)  # (at, kind, status)
+    # (sent at, kind, status, answered at), in seconds since the soak started
+    attempts: list[tuple[float, str, int, float]] = field(default_factory=list)
     acked: dict[str, list[str]] = field(default_factory=lambda: {"intake": [], "note": []})
     gave_up: dict[str, list[str]] = field(default_factory=lambda: {"intake": [], "note": []})
 
-    def record(self, at: float, kind: str, status: int) -> None:
+    def record(self, at: float, kind: str, status: int, until: float) -> None:
         with self.lock:
-            self.attempts.append((at, kind, status))
+            self.attempts.append((at, kind, status, until))
 
 
 class Client:
@@ -225,7 +226,7 @@ class Client:
                 conn.close()
             except (OSError, http.client.HTTPException, ValueError):
                 status = 0
-            self.tally.record(at, kind, status)
+            self.tally.record(at, kind, status, time.monotonic() - self.clock0)
             if status and status < 500 and status != 429:
                 return status, payload
             if retry:
@@ -522,12 +523,14 @@ def main() -> None:
 
         windows = [(f.start, f.end + FAULT_GRACE) for f in faults]
 
-        def inside(at: float) -> bool:
-            return any(a <= at <= b for a, b in windows)
+        def inside(attempt) -> bool:
+            """In flight at any moment of a window (a request sent just before a fault and
+            answered during it is the fault's)."""
+            return any(attempt[0] <= b and attempt[3] >= a for a, b in windows)
 
         total = len(tally.attempts)
-        in_window = [a for a in tally.attempts if inside(a[0])]
-        out_window = [a for a in tally.attempts if not inside(a[0])]
+        in_window = [a for a in tally.attempts if inside(a)]
+        out_window = [a for a in tally.attempts if not inside(a)]
         e_in = sum(1 for a in in_window if a[2] >= 500)
         e_out = sum(1 for a in out_window if a[2] >= 500)
         broken = sum(1 for a in tally.attempts if a[2] == 0)
@@ -542,7 +545,7 @@ def main() -> None:
         if outside:
             say("soak_5xx_outside_windows", f"{outside[:20]} (the service's log: {LOG})")
         for f in faults:
-            during = [a for a in tally.attempts if f.start <= a[0] <= f.end + FAULT_GRACE]
+            during = [a for a in tally.attempts if a[0] <= f.end + FAULT_GRACE and a[3] >= f.start]
             statuses: dict[str, int] = {}
             for a in during:
                 statuses[str(a[2])] = statuses.get(str(a[2]), 0) + 1
