@@ -9,6 +9,7 @@ goes away mid-run: the app degrades, and uses Redis again when it is back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -399,6 +400,19 @@ def test_redis_stopped_mid_run_degrades_and_recovers(private_redis, anon_api, in
     assert any("answers again" in r.getMessage() for r in caplog.records)
 
 
+@contextlib.contextmanager
+def unreachable_from_here(monkeypatch):
+    """Redis keeps running and keeps its data; only this process cannot connect to it."""
+    shared_cache.compat.redis_client(caches["default"]).connection_pool.disconnect()
+
+    def refuse(self):
+        raise redis.exceptions.ConnectionError("refused (test)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(redis.connection.AbstractConnection, "connect", refuse)
+        yield
+
+
 def test_a_delete_made_while_redis_was_unreachable_is_made_there_when_it_is_back(
     private_redis, anon_api, desk_api, tech, intake, monkeypatch
 ):
@@ -408,14 +422,7 @@ def test_a_delete_made_while_redis_was_unreachable_is_made_there_when_it_is_back
     before = lookup(anon_api, ticket).json()["state"]
     assert any(b"pubstatus" in key for key in _keys(private_redis.port))
 
-    pool = shared_cache.compat.redis_client(caches["default"]).connection_pool
-    pool.disconnect()
-
-    def refuse(self):
-        raise redis.exceptions.ConnectionError("refused (test)")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(redis.connection.AbstractConnection, "connect", refuse)
+    with unreachable_from_here(monkeypatch):
         changed = transition(desk_api, ticket, "assign", {"technician": "tech"})
         assert changed.status_code == 200 and changed.json()["state"] != before
         assert shared_cache.degraded()
@@ -458,14 +465,7 @@ def test_a_detail_cached_before_an_outage_is_not_served_after_a_change_made_duri
     assert first.status_code == 200
     assert any(b"repdetail:v1" in key for key in _keys(private_redis.port))
 
-    pool = shared_cache.compat.redis_client(caches["default"]).connection_pool
-    pool.disconnect()
-
-    def refuse(self):
-        raise redis.exceptions.ConnectionError("refused (test)")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(redis.connection.AbstractConnection, "connect", refuse)
+    with unreachable_from_here(monkeypatch):
         note = post(desk_api, f"/repairs/{ticket}/notes/", {"text": "outage note"})
         assert note.status_code == 201, note.content
         assert shared_cache.degraded()
