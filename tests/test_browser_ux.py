@@ -17,6 +17,10 @@ def test_an_empty_intake_shows_every_error_at_once(browser, live_server, desk, h
     context = b.new_context(browser, live_server, language=language)
     page = b.sign_in(context, live_server, "desk")
     page.goto(live_server.url + "/desk/intake/")
+    # autofocus lands once the page has loaded; wait for it rather than race it (5 s at most)
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'customer_phone'", timeout=5000
+    )
     assert page.evaluate("document.activeElement.id") == "customer_phone"
     with page.expect_navigation():
         page.click("#intake-form button[type=submit]")
