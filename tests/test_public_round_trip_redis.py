@@ -1,5 +1,5 @@
-"""On Redis a repeat public lookup is one pipelined round trip (both throttles, the remembered
-ticket, the cached answer) and one more to give the right answer's attempt back, with no query.
+"""On Redis a repeat public lookup is one round trip (one script: both throttles, the remembered
+ticket, and for the right digits the attempt given back and the cached answer), with no query.
 Without REDIS_URL it uses the machine's Redis itself; skipped (saying why) only when there is none,
 and failing then under CI."""
 
@@ -16,6 +16,7 @@ from tests.test_api_public import _redis_url
 from tests.test_api_support import *  # noqa: F403 - the API fixtures
 from tests.test_api_support import post
 from tests.test_redis_down import _redis_caches
+from workflows import public
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def round_trips(monkeypatch, settings):
     return trips
 
 
-def test_a_repeat_lookup_is_one_pipeline_and_the_give_back(
+def test_a_repeat_lookup_is_one_round_trip_with_the_give_back(
     make_repair, anon_api, round_trips, django_assert_num_queries
 ):
     repair = make_repair()
@@ -61,13 +62,55 @@ def test_a_repeat_lookup_is_one_pipeline_and_the_give_back(
     with django_assert_num_queries(0):
         again = post(anon_api, "/public/status/", lookup)
     assert again.json() == first.json()
-    assert round_trips == ["pipeline", "EVAL"]
+    assert round_trips == ["EVALSHA"]
 
 
-def test_a_wrong_phone_is_one_pipeline_and_no_give_back(make_repair, anon_api, round_trips):
+def test_a_wrong_phone_is_one_round_trip_and_no_give_back(make_repair, anon_api, round_trips):
     repair = make_repair()
     lookup = {"ticket_number": repair.ticket_number, "phone_last4": "0000"}
     assert post(anon_api, "/public/status/", lookup).status_code == 404
     round_trips.clear()
     assert post(anon_api, "/public/status/", lookup).status_code == 404
-    assert round_trips == ["pipeline"]
+    assert round_trips == ["EVALSHA"]
+
+
+def _redis():
+    from core import compat
+
+    return compat.redis_client(caches["default"])
+
+
+def test_right_answers_are_given_back_inside_the_script(
+    make_repair, anon_api, round_trips, settings
+):
+    settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET = 3
+    repair = make_repair()
+    lookup = {"ticket_number": repair.ticket_number, "phone_last4": "6789"}
+    for _ in range(6):  # twice the limit: a right answer is not a guess
+        assert post(anon_api, "/public/status/", lookup).status_code == 200
+    ticket_key = caches["default"].make_key(public._ticket_key(repair.ticket_number))
+    assert int(_redis().get(ticket_key)) == 0
+    for _ in range(3):
+        wrong = {**lookup, "phone_last4": "0000"}
+        assert post(anon_api, "/public/status/", wrong).status_code == 404
+    assert post(anon_api, "/public/status/", lookup).status_code == 429  # then locked
+
+
+def test_a_redis_that_lost_the_script_gets_it_again(make_repair, anon_api, round_trips):
+    repair = make_repair()
+    lookup = {"ticket_number": repair.ticket_number, "phone_last4": "6789"}
+    first = post(anon_api, "/public/status/", lookup)
+    _redis().script_flush()  # as after a Redis restart
+    round_trips.clear()
+    again = post(anon_api, "/public/status/", lookup)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert round_trips == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
+
+
+def test_redis_keeps_a_keyed_hash_of_the_digits_not_the_digits(make_repair, anon_api, round_trips):
+    repair = make_repair()
+    lookup = {"ticket_number": repair.ticket_number, "phone_last4": "6789"}
+    assert post(anon_api, "/public/status/", lookup).status_code == 200
+    known_key = caches["default"].make_key(public._known_key(repair.ticket_number))
+    kept = _redis().get(known_key).decode()
+    assert kept.startswith(f"{repair.pk}:") and "6789" not in kept

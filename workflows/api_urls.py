@@ -38,6 +38,8 @@ def transition_routes(
 
 
 urlpatterns = [
+    # First: the lookup a whole country's customers make after an SMS resolves at once.
+    path(V1 + "public/status/", api.PublicStatusView.as_view(), name="api-public-status"),
     path(V1 + "auth/token/", center_api.TokenView.as_view(), name="api-token"),
     path(V1 + "serials/<str:serial>/", center_api.SerialView.as_view(), name="api-serial"),
     path(V1 + "customers/", center_api.CustomerListView.as_view(), name="api-customers"),
@@ -79,7 +81,6 @@ urlpatterns = [
     path(V1 + "parts-orders/", api.PartsOrderListView.as_view(), name="api-parts-orders"),
     *transition_routes(ORDER, api.ORDER_TRANSITIONS, api.order_transition_view, "api-parts-order"),
     path(V1 + "reports/repairs.csv", reports_api.RepairsCsvView.as_view(), name="api-reports-csv"),
-    path(V1 + "public/status/", api.PublicStatusView.as_view(), name="api-public-status"),
     path(V1 + "public/slots/", appointments_api.PublicSlotsView.as_view(), name="api-public-slots"),
     path(V1 + "public/book/", appointments_api.PublicBookView.as_view(), name="api-public-book"),
     path(V1 + "public/approve/", api.PublicApproveView.as_view(), name="api-public-approve"),

@@ -5,8 +5,9 @@ phone (or the claim ticket's secret token), with throttles kept in the shared ca
 - Per ticket: PUBLIC_LOOKUP_FAILURES_PER_TICKET wrong phone guesses in an hour lock the ticket,
   whatever the IP. The attempt is counted *before* the digits are compared (and given back when
   they match), so processes racing on one ticket can't squeeze in extra guesses.
-- An unknown ticket and a wrong phone take the same path (one query, one constant-time compare,
-  one failure counted) and give the same 404 body.
+- An unknown ticket and a wrong phone take the same path (one query, one compare of keyed hashes
+  of the digits, one failure counted) and give the same 404 body. On Redis, a repeat lookup's
+  counting, compare, give-back and cached answer are one script (one round trip).
 
 The API (`workflows.api`) and the /status/ pages both call `public_find` and `public_status`.
 """
@@ -22,6 +23,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.utils import translation
+from redis import exceptions as redis_exceptions
 
 from core import cache as shared_cache
 from core import net
@@ -172,8 +174,8 @@ def public_check(
     *, ip: str, ticket_number: Any = None, phone_last4: Any = None, token: Any = None
 ) -> Verified:
     """`public_verify`, with the cached answer: on Redis a repeat lookup by ticket and phone
-    costs one pipelined round trip (both counters, the remembered ticket, the cached answer),
-    the give-back of a right answer one command more, and no query."""
+    costs one round trip (one script: both counters, the remembered ticket, and for the right
+    digits the give-back and the cached answer) and no query."""
     if token not in (None, ""):
         check_ip_rate(ip)
         if not isinstance(token, str) or len(token) > 64:
@@ -189,89 +191,160 @@ def public_check(
         check_ip_rate(ip)  # bad input still counts against the address
         raise
     ticket_key = _ticket_key(ticket)
-    (ip_count, ip_left), (count, left), known, answer = _count_and_recall(
-        _ip_key(ip), ticket_key, _known_key(ticket), public_cache.key(ticket, _language())
+    ip_limit = shared_cache.limit_now(settings.PUBLIC_LOOKUP_RATE_PER_IP)
+    ticket_limit = shared_cache.limit_now(settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET)
+    digits = _digits_digest(ticket, last4)
+    checked = _check_on_redis(
+        (_ip_key(ip), ticket_key, _known_key(ticket), public_cache.key(ticket, _language())),
+        digits,
+        ip_limit,
+        ticket_limit,
     )
-    if ip_count > shared_cache.limit_now(settings.PUBLIC_LOOKUP_RATE_PER_IP):
+    if checked is None:  # not on Redis, or Redis is away: the cache API, the same decisions
+        (ip_count, ip_left), (count, left) = (
+            _count(_ip_key(ip), IP_WINDOW),
+            _count(ticket_key, TICKET_WINDOW),
+        )
+        # No answer from the per-process stand-in while Redis is away: a copy kept in this
+        # process could not be dropped by a change made through another.
+        answer_key = public_cache.key(ticket, _language())
+        found = cache.get_many([_known_key(ticket), answer_key])
+        known, answer = found.get(_known_key(ticket)), found.get(answer_key)
+        if shared_cache.degraded():
+            answer = None
+        matched, given_back = None, False
+        ip_limit = shared_cache.limit_now(settings.PUBLIC_LOOKUP_RATE_PER_IP)  # Redis just gone?
+        ticket_limit = shared_cache.limit_now(settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET)
+    else:
+        ip_count, ip_left, count, left, known, matched, answer = checked
+        given_back = bool(matched)
+    if ip_count > ip_limit:
         raise PublicThrottled(ip_left)
-    if count > shared_cache.limit_now(settings.PUBLIC_LOOKUP_FAILURES_PER_TICKET):
+    if count > ticket_limit:
         raise PublicThrottled(left)
     if known is None:
         known = _recall_ticket(ticket)
-    expected = known[1] if known else "----"
-    matches = hmac.compare_digest(expected.encode(), last4.encode())
-    if not known or not matches:
+        matched = None
+    repair_id, _sep, stored = known.partition(":")
+    if matched is None:  # compared here (the known ticket was not in the cache, or no Redis)
+        matched = bool(stored) and hmac.compare_digest(stored.encode(), digits.encode())
+    if not matched:
         raise lookup_not_found()
-    _give_back(ticket_key)  # a right answer is not a guess
-    return Verified(known[0], ticket, answer)
+    if not given_back:
+        _give_back(ticket_key)  # a right answer is not a guess
+    # The answer is only taken once the digits matched (the script fetches it only then).
+    return Verified(int(repair_id), ticket, answer)
 
 
 def _language() -> str:
     return translation.get_language() or settings.LANGUAGE_CODE
 
 
-KNOWN_TTL = 600  # ticket -> (repair id, last 4 digits); a changed phone is honoured within this
+KNOWN_TTL = 600  # ticket -> its repair and phone digits; a changed phone is honoured within this
 
 
 def _known_key(ticket_number: str) -> str:
-    return "pub:known:" + hashlib.sha256(ticket_number.encode()).hexdigest()[:32]
+    return "pub:known2:" + hashlib.sha256(ticket_number.encode()).hexdigest()[:32]
 
 
-def _recall_ticket(ticket: str) -> tuple:
-    """(repair id, last 4 phone digits) of a ticket, or () if there is none. Unknown tickets are
-    remembered too, so a known and an unknown ticket cost the same on a repeat."""
+def _digits_digest(ticket: str, last4: str) -> str:
+    """What the cache keeps of a ticket's phone digits, and what a lookup's digits are compared
+    by: a keyed hash (the digits themselves are not kept in Redis)."""
+    message = f"{ticket}:{last4}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def _recall_ticket(ticket: str) -> str:
+    """ "<repair id>:<digest of its phone's last 4 digits>" for a ticket, or "" if there is none.
+    Unknown tickets are remembered too, so a known and an unknown ticket cost the same on a
+    repeat. Kept as plain text, which the lookup's script compares inside Redis."""
     found = (
         selectors.repair_public_key(ticket_number=ticket) if _TICKET_SHAPE.match(ticket) else None
     )
-    known = (found.pk, found.customer.phone_last4) if found is not None else ()
-    cache.set(_known_key(ticket), known, KNOWN_TTL)
+    known = (
+        f"{found.pk}:{_digits_digest(ticket, found.customer.phone_last4)}"
+        if found is not None
+        else ""
+    )
+    key = _known_key(ticket)
+
+    def run(client: Any) -> bool:
+        client.set(cache.make_and_validate_key(key), known.encode(), ex=KNOWN_TTL)
+        return True
+
+    if not shared_cache.pipelined(run):
+        cache.set(key, known, KNOWN_TTL)
     return known
 
 
-def _count_and_recall(ip_key: str, ticket_key: str, known_key: str, answer_key: str) -> tuple:
-    """Both throttle counters, the remembered ticket and the cached answer, in one Redis round
-    trip when on Redis: ((ip attempts, seconds left), (ticket attempts, seconds left), known or
-    None, answer or None). The answer is only used once the phone digits matched. While Redis
-    is unreachable the per-process stand-in counts (`core.cache`) and no answer is taken from
-    it: a copy kept in this process could not be dropped by a change made through another."""
+# One round trip for a lookup: both throttle counters (INCR, an expiry set once, the seconds
+# left), the remembered ticket, and, only when the digits match it and neither limit is passed,
+# the attempt given back and the cached answer. KEYS: ip, ticket, known, answer. ARGV: the two
+# windows, the two limits, the digest of the digits asked with.
+_LOOKUP_SCRIPT = """
+local ip = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+local ip_left = redis.call('TTL', KEYS[1])
+local n = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2], 'NX')
+local left = redis.call('TTL', KEYS[2])
+local known = redis.call('GET', KEYS[3])
+local matched = 0
+local answer = false
+if known and ip <= tonumber(ARGV[3]) and n <= tonumber(ARGV[4]) then
+  local sep = string.find(known, ':', 1, true)
+  if sep and string.sub(known, sep + 1) == ARGV[5] then
+    matched = 1
+    redis.call('DECR', KEYS[2])
+    answer = redis.call('GET', KEYS[4])
+  end
+end
+return {ip, ip_left, n, left, known, matched, answer}
+"""
+_LOOKUP_SHA = hashlib.sha1(_LOOKUP_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis's script id
+
+
+def _check_on_redis(keys: tuple[str, ...], digits: str, ip_limit: int, ticket_limit: int):
+    """(ip attempts, seconds left, ticket attempts, seconds left, known or None, matched or None
+    when there was no known ticket to compare with, answer or None), or None when not on Redis
+    (the caller then takes the cache API's path)."""
 
     def run(client: Any) -> tuple:
-        pipe = client.pipeline(transaction=False)
-        for key, window in ((ip_key, IP_WINDOW), (ticket_key, TICKET_WINDOW)):
-            full = cache.make_and_validate_key(key)
-            pipe.incr(full)
-            pipe.expire(full, window, nx=True)
-            pipe.ttl(full)
-        pipe.get(cache.make_and_validate_key(known_key))
-        pipe.get(cache.make_and_validate_key(answer_key))
-        ip_n, _a, ip_left, n, _b, left, raw, raw_answer = pipe.execute()
-        loads = caches["default"]._cache._serializer.loads
-        known = None if raw is None else loads(raw)
-        answer = None if raw_answer is None else loads(raw_answer)
-        return (int(ip_n), max(int(ip_left), 1)), (int(n), max(int(left), 1)), known, answer
+        full = [cache.make_and_validate_key(key) for key in keys]
+        args = (*full, IP_WINDOW, TICKET_WINDOW, ip_limit, ticket_limit, digits)
+        try:
+            got = client.evalsha(_LOOKUP_SHA, len(full), *args)
+        except redis_exceptions.NoScriptError:  # a restarted or new Redis: load it once
+            client.script_load(_LOOKUP_SCRIPT)
+            got = client.evalsha(_LOOKUP_SHA, len(full), *args)
+        ip_n, ip_left, n, left, raw_known, matched, raw_answer = got
+        known = None if raw_known is None else raw_known.decode(errors="replace")
+        answer = None
+        if raw_answer:
+            answer = caches["default"]._cache._serializer.loads(raw_answer)
+        return (
+            int(ip_n),
+            max(int(ip_left), 1),
+            int(n),
+            max(int(left), 1),
+            known,
+            bool(matched) if known is not None else None,
+            answer,
+        )
 
-    counted = shared_cache.pipelined(run)
-    if counted is not None:
-        return counted
-    found = cache.get_many([known_key, answer_key])
-    answer = None if shared_cache.degraded() else found.get(answer_key)
-    return (
-        _count(ip_key, IP_WINDOW),
-        _count(ticket_key, TICKET_WINDOW),
-        found.get(known_key),
-        answer,
-    )
+    return shared_cache.pipelined(run)
 
 
-def public_status_data(verified: Verified, render: Any) -> dict[str, Any]:
-    """`render(public_status(repair))`: the answer `public_check` fetched, or computed and
-    cached. While Redis is unreachable it is computed from the database every time."""
+def public_status_data(verified: Verified, render: Any) -> bytes:
+    """`render(public_status(repair))`, the answer's JSON body: the one `public_check` fetched, or
+    computed and cached. While Redis is unreachable it is computed from the database every
+    time."""
     if verified.answer is not None:
         return verified.answer
-    data = render(public_status(selectors.repair_for_public(repair_id=verified.repair_id)))
+    body = render(public_status(selectors.repair_for_public(repair_id=verified.repair_id)))
     if not shared_cache.degraded():  # the lookup may just have found Redis gone
-        cache.set(public_cache.key(verified.ticket_number, _language()), data, public_cache.TTL)
-    return data
+        cache.set(public_cache.key(verified.ticket_number, _language()), body, public_cache.TTL)
+    return body
 
 
 def public_status(repair: Repair) -> dict[str, Any]:

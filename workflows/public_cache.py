@@ -18,7 +18,7 @@ TTL = 300
 
 def key(ticket_number: str, language: str) -> str:
     digest = hashlib.sha256(ticket_number.encode()).hexdigest()[:32]
-    return f"pubstatus:v2:{digest}:{language}"
+    return f"pubstatus:v3:{digest}:{language}"
 
 
 def forget(ticket_number: str) -> None:

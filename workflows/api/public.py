@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api import (
     PUBLIC_ERRORS,
     BaseAPIView,
+    RenderedJSONResponse,
     responses,
 )
 from core.roles import CUSTOMER_ACTOR
@@ -51,11 +52,12 @@ class PublicAPIView(BaseAPIView):
         return repair, data
 
     def answer(self, verified: public.Verified) -> Response:
-        return Response(public.public_status_data(verified, _render))
+        return RenderedJSONResponse(public.public_status_data(verified, _render))
 
 
-def _render(status: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(PublicStatusSerializer(status).data, cls=DjangoJSONEncoder))
+def _render(status: dict[str, Any]) -> bytes:
+    """The answer's body as DRF renders it; kept rendered, so a cached answer is sent as is."""
+    return JSONRenderer().render(PublicStatusSerializer(status).data)
 
 
 def _public_schema(request: type[serializers.Serializer], summary: str):
@@ -68,10 +70,32 @@ def _public_schema(request: type[serializers.Serializer], summary: str):
     )
 
 
+# Printable ASCII without spaces: what the lookup's text fields leave as they are (no trimming,
+# no NFC change, no control characters), so such input needs no serializer.
+_PLAIN = re.compile(r"[\x21-\x7e]*")
+
+
+def plain_lookup(data: Any) -> dict[str, str] | None:
+    """A lookup body whose every field is plain and within its length: what
+    PublicLookupInSerializer would return for it, without building the serializer (None for
+    anything else, which the serializer then checks and explains)."""
+    if type(data) is not dict:
+        return None
+    out = {}
+    for name, field in PublicLookupInSerializer._declared_fields.items():
+        value = data.get(name, "")
+        if type(value) is not str or len(value) > field.max_length or not _PLAIN.fullmatch(value):
+            return None
+        out[name] = value
+    return out
+
+
 class PublicStatusView(PublicAPIView):
     @_public_schema(PublicLookupInSerializer, "The honest status page, by ticket + phone or token")
     def post(self, request):
-        data = self.input(self.input_serializer)
+        data = plain_lookup(request.data)
+        if data is None:
+            data = self.input(self.input_serializer)
         verified = public.public_check(
             ip=public.client_ip(self.request),
             ticket_number=data.get("ticket_number"),
