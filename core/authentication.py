@@ -3,27 +3,31 @@
 
 from __future__ import annotations
 
-import functools
-
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from core.prepared import Prepared
 from core.roles import ROLE_NAMES, remember_roles
 
 User = get_user_model()
 
 
-@functools.cache
-def _tokens() -> QuerySet[Token]:
-    """Built once per process (never evaluated here): each request only adds its key, so the
-    annotations are not rebuilt per request."""
+def _token(key: str) -> QuerySet[Token]:
     memberships = User.groups.through.objects.filter(user_id=OuterRef("user_id"))
-    return Token.objects.select_related("user__staff_profile").annotate(
-        **{f"is_{role}": Exists(memberships.filter(group__name=role)) for role in ROLE_NAMES}
+    return (
+        Token.objects.select_related("user__staff_profile")
+        .annotate(
+            **{f"is_{role}": Exists(memberships.filter(group__name=role)) for role in ROLE_NAMES}
+        )
+        .filter(key=key)[:1]
     )
+
+
+# Compiled once per connection: each request only binds its key (core/prepared.py).
+_token_by_key = Prepared(_token, str)
 
 
 class StaffTokenAuthentication(TokenAuthentication):
@@ -31,7 +35,7 @@ class StaffTokenAuthentication(TokenAuthentication):
     query (one EXISTS per role instead of a second query for the groups)."""
 
     def authenticate_credentials(self, key):
-        token = next(iter(_tokens().filter(key=key)[:1]), None)
+        token = next(iter(_token_by_key(key)), None)
         if token is None:
             raise AuthenticationFailed("Invalid token.")
         if not token.user.is_active:

@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import NotFound, ValidationFailed
+from core.prepared import Prepared
 from core.roles import user_center_id
 from core.validation import clean_text
 from parts import selectors as parts_selectors
@@ -83,18 +84,41 @@ class VisibleRepair:
     customer_id: int
 
 
-def repair_visible(*, user: Any, ticket_number: str) -> VisibleRepair:
-    """The permission check a cached detail body is served after, in one narrow query (no
-    joins to compile or build: it runs on every request). Another center's repair is NotFound."""
-    row = (
-        visible_repairs(user)
-        .filter(ticket_number=ticket_number)
-        .values_list("pk", "version", "customer_id")
-        .first()
+def _visible_at_center(center_id: int, ticket_number: str) -> QuerySet[Repair]:
+    return (
+        Repair.objects.filter(center_id=center_id, ticket_number=ticket_number)
+        .order_by("pk")
+        .values_list("pk", "version", "customer_id")[:1]
     )
-    if row is None:
+
+
+def _visible_anywhere(ticket_number: str) -> QuerySet[Repair]:
+    return (
+        Repair.objects.filter(ticket_number=ticket_number)
+        .order_by("pk")
+        .values_list("pk", "version", "customer_id")[:1]
+    )
+
+
+# `visible_repairs` narrowed to one ticket, compiled once per connection (core/prepared.py).
+_visible_at_center_sql = Prepared(_visible_at_center, int, str)
+_visible_anywhere_sql = Prepared(_visible_anywhere, str)
+
+
+def repair_visible(*, user: Any, ticket_number: str) -> VisibleRepair:
+    """The permission check a cached detail body is served after, in one narrow query compiled
+    once (it runs on every request): `visible_repairs` for one ticket. Another center's repair
+    is NotFound."""
+    center_id = user_center_id(user)
+    if center_id is not None:
+        rows = _visible_at_center_sql(center_id, ticket_number)
+    elif getattr(user, "is_superuser", False):
+        rows = _visible_anywhere_sql(ticket_number)
+    else:
+        rows = []
+    if not rows:
         raise NotFound("No such repair.")
-    return VisibleRepair(*row)
+    return VisibleRepair(*rows[0])
 
 
 def repair_detail_row(*, user: Any, ticket_number: str) -> Repair:
