@@ -2,7 +2,7 @@
 """Profile the API repair detail: one repair with a 30-event timeline (as bench/run.py builds
 it), fetched N times through the real URL with token authentication, under cProfile.
 
-    python bench/profile_detail.py [-n 200] [--top 20]
+    python bench/profile_detail.py [-n 200] [--top 20] [--cpu]
 
 A throwaway SQLite database in a temporary folder by default; with DATABASE_URL=postgres://...
 the database it names (it adds a center, a user and a repair there). Prints the top functions
@@ -72,6 +72,9 @@ def repair_with_timeline() -> tuple[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200)
+    parser.add_argument(
+        "--cpu", action="store_true", help="profile by process CPU time, not wall-clock time"
+    )
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--dump", default="", help="also write the raw profile to this file")
     args = parser.parse_args()
@@ -107,7 +110,7 @@ def main() -> None:
         batches.append((time.process_time() - started) * 1000 / max(args.n // 5, 1))
     cpu_ms = min(batches)
 
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
     profile.enable()
     for _ in range(args.n):
         fetch()

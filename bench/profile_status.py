@@ -3,7 +3,7 @@
 number and the last 4 phone digits, the answer already cached, through the real URL and every
 middleware, under cProfile (the same shape as bench/profile_detail.py).
 
-    python bench/profile_status.py [-n 1000] [--top 25]
+    python bench/profile_status.py [-n 1000] [--top 25] [--cpu]
 
 A throwaway SQLite database and the in-process cache by default; with DATABASE_URL=postgres://...
 and REDIS_URL=redis://... the database and cache they name (it adds a center and a repair).
@@ -75,6 +75,9 @@ def repair_with_timeline() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=1000)
+    parser.add_argument(
+        "--cpu", action="store_true", help="profile by process CPU time, not wall-clock time"
+    )
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--dump", default="", help="also write the raw profile to this file")
     args = parser.parse_args()
@@ -108,7 +111,7 @@ def main() -> None:
             fetch()
         batches.append((time.process_time() - started) * 1000 / max(args.n // 5, 1))
 
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
     profile.enable()
     for _ in range(args.n):
         fetch()
