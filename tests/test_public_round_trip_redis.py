@@ -114,3 +114,14 @@ def test_redis_keeps_a_keyed_hash_of_the_digits_not_the_digits(make_repair, anon
     known_key = caches["default"].make_key(public._known_key(repair.ticket_number))
     kept = _redis().get(known_key).decode()
     assert kept.startswith(f"{repair.pk}:") and "6789" not in kept
+
+
+def test_a_rotated_secret_key_still_finds_the_right_digits(
+    make_repair, anon_api, round_trips, settings
+):
+    repair = make_repair()
+    lookup = {"ticket_number": repair.ticket_number, "phone_last4": "6789"}
+    assert post(anon_api, "/public/status/", lookup).status_code == 200
+    settings.SECRET_KEY = "another-secret-key-after-a-rotation-0123456789"
+    assert post(anon_api, "/public/status/", lookup).status_code == 200
+    assert post(anon_api, "/public/status/", {**lookup, "phone_last4": "0000"}).status_code == 404

@@ -244,7 +244,10 @@ KNOWN_TTL = 600  # ticket -> its repair and phone digits; a changed phone is hon
 
 
 def _known_key(ticket_number: str) -> str:
-    return "pub:known2:" + hashlib.sha256(ticket_number.encode()).hexdigest()[:32]
+    """Named by a keyed hash, like the digits it keeps: servers with another SECRET_KEY (a
+    rotation, mid-deploy) keep their own, so no digest is compared under the wrong key."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), ticket_number.encode(), hashlib.sha256)
+    return "pub:known2:" + digest.hexdigest()[:32]
 
 
 def _digits_digest(ticket: str, last4: str) -> str:
