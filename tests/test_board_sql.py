@@ -314,3 +314,48 @@ def test_cards_are_kept_per_language(client, desk, template):
 def _column_html(html, state):
     column = html[html.index(f'class="column col-{state}"') :]
     return column[: column.index("</section>")]
+
+
+def _card(html, repair):
+    return html[html.index(f'data-ticket="{repair.ticket_number}"') :].split("</article>")[0]
+
+
+def _later(monkeypatch, minutes):
+    moved = timezone.now() + dt.timedelta(minutes=minutes)
+    monkeypatch.setattr(timezone, "now", lambda: moved)
+
+
+def test_a_kept_card_says_how_late_it_is_now_not_when_it_was_drawn(
+    client, desk, template, monkeypatch
+):
+    """The card is kept past the minute it was drawn in (no card is read again), and its
+    "overdue · …" is worked out at each look."""
+    client.force_login(desk)
+    _promise(template, -2)
+    english = {"accept-language": "en"}
+    client.cookies["django_language"] = "en"
+    first = client.get("/desk/", headers=english).content.decode()
+    assert "Promise overdue · 2\xa0hours<" in _card(first, template)
+    warm = _page_queries(client, "/desk/")
+    _later(monkeypatch, 61)
+    assert _page_queries(client, "/desk/") == warm  # still kept: no card read or drawn
+    html = client.get("/desk/", headers=english).content.decode()
+    assert "Promise overdue · 3\xa0hours, 1\xa0minute<" in _card(html, template)
+
+
+def test_a_kept_card_is_drawn_again_when_its_next_promise_falls_due(
+    client, desk, template, monkeypatch
+):
+    """Its first late promise (`overdue_since`) stays the same, but the next one turns late: the
+    kept card said it was not, so it is drawn again."""
+    client.force_login(desk)
+    _promise(template, -1)
+    _promise(template, 1)
+    html = client.get("/desk/").content.decode()
+    assert _card(html, template).count('class="text-red"') == 1
+    warm = _page_queries(client, "/desk/")
+    _later(monkeypatch, 90)
+    assert _page_queries(client, "/desk/") == warm + 2  # that card read and drawn again
+    html = client.get("/desk/").content.decode()
+    assert _card(html, template).count('class="text-red"') == 2
+    assert _page_queries(client, "/desk/") == warm  # and kept again

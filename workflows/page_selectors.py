@@ -57,6 +57,7 @@ class Board:
     query: str = ""
     total: int = 0
     more: bool = False  # a search found more than it shows
+    overdue_html: str = ""  # the overdue strip's cards, drawn (views.desk)
 
 
 def _with_overdue_since(queryset: QuerySet[Repair], now: dt.datetime) -> QuerySet[Repair]:

@@ -63,7 +63,9 @@ def desk_board(request: HttpRequest) -> HttpResponse:
         context = {"board": board, "query": query, "search_errors": error_messages(exc)["q"]}
         return render_staff(request, "desk/board.html", context, status=400)
     _draw_cards(board)
-    board.columns = [(st, staff_state_label(st), rs, n) for st, _label, rs, n in board.columns]
+    board.columns = [
+        (st, staff_state_label(st), rs, n, html) for st, _label, rs, n, html in board.columns
+    ]
     if board.results is not None and len(board.results) == 1:
         return redirect("desk-repair", board.results[0].ticket_number)
     visits = sel.todays_visits(center_id=_center_id(request)) if not query else []
@@ -77,6 +79,9 @@ def _draw_cards(board: sel.Board) -> None:
     rows = {id(r): r for _st, _label, rs, _n in board.columns for r in rs}
     rows.update({id(r): r for r in board.overdue})
     board_cards.fill(list(rows.values()), sel.read_cards)
+    # Each column's cards as one piece: the template emits one value per column, not per card.
+    board.columns = [(*column, board_cards.joined(column[2])) for column in board.columns]
+    board.overdue_html = board_cards.joined(board.overdue)
 
 
 REPAIRS_PER_PAGE = 25
