@@ -68,10 +68,14 @@ def test_values_rows_match_the_orm_per_value_bound(make_repair, center, other_ce
         assert prepared(other_center.pk, repair.ticket_number) == []  # the center is bound too
 
 
-def test_it_compiles_once_per_connection(make_repair, center, monkeypatch):
+@pytest.fixture
+def by_ticket(make_repair, monkeypatch):
+    """(a Prepared lookup by ticket number, a repair, the models of every query compiled from
+    now on: the repair's own intake is not counted)."""
     prepared = Prepared(
         lambda ticket: Repair.objects.filter(ticket_number=ticket).values_list("pk"), str
     )
+    repair = make_repair()
     compiled = []
     original = SQLCompiler.as_sql
 
@@ -79,8 +83,12 @@ def test_it_compiles_once_per_connection(make_repair, center, monkeypatch):
         compiled.append(self.query.model)
         return original(self, *args, **kwargs)
 
-    repair = make_repair()  # (its own queries are not counted)
     monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    return prepared, repair, compiled
+
+
+def test_it_compiles_once_per_connection(by_ticket):
+    prepared, repair, compiled = by_ticket
     for _ in range(3):
         assert prepared(repair.ticket_number) == [(repair.pk,)]
     assert compiled.count(Repair) == 1
@@ -91,19 +99,8 @@ def test_it_compiles_once_per_connection(make_repair, center, monkeypatch):
     reason="another thread's connection to SQLite's in-memory test database sees no tables",
 )
 @pytest.mark.django_db(transaction=True)
-def test_another_threads_connection_compiles_its_own(make_repair, monkeypatch):
-    prepared = Prepared(
-        lambda ticket: Repair.objects.filter(ticket_number=ticket).values_list("pk"), str
-    )
-    compiled = []
-    original = SQLCompiler.as_sql
-
-    def counting(self, *args, **kwargs):
-        compiled.append(self.query.model)
-        return original(self, *args, **kwargs)
-
-    repair = make_repair()  # (its own queries are not counted)
-    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+def test_another_threads_connection_compiles_its_own(by_ticket):
+    prepared, repair, compiled = by_ticket
     assert prepared(repair.ticket_number) == [(repair.pk,)]
     other: list = []
 
