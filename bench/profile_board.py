@@ -15,27 +15,13 @@ fastest of five batches), their ratio `board_10k_vs_10_in_process` and the queri
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import os
-import pstats
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-
-def cpu_ms(fetch, n: int) -> float:
-    batches = []
-    for _ in range(5):
-        started = time.process_time()
-        for _ in range(max(n // 5, 1)):
-            fetch()
-        batches.append((time.process_time() - started) * 1000 / max(n // 5, 1))
-    return min(batches)
 
 
 def main() -> None:
@@ -45,6 +31,7 @@ def main() -> None:
     parser.add_argument("--cpu", action="store_true", help="profile by process CPU time")
     args = parser.parse_args()
     import run
+    from profiling import fastest_cpu_ms, profile_top
 
     run.django_setup()
     os.environ["DEBUG"] = "0"
@@ -87,18 +74,10 @@ def main() -> None:
         with connection.execute_wrapper(count):
             fetcher(code)()
         queries[code] = len(seen)
-    small, big = cpu_ms(fetcher("BT"), args.n), cpu_ms(fetcher("BM"), args.n)
+    small = fastest_cpu_ms(fetcher("BT"), args.n)
+    big = fastest_cpu_ms(fetcher("BM"), args.n)
 
-    profile = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
-    profile.enable()
-    for _ in range(args.n):
-        fetcher("BM")()
-    profile.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profile, stream=out).strip_dirs().sort_stats("cumulative")
-    stats.print_stats(args.top)
-    stats.sort_stats("tottime").print_stats(args.top)
-    print(out.getvalue())
+    print(profile_top(fetcher("BM"), args.n, args.top, cpu=args.cpu))
     print(f"open repairs: BT {open_at['BT']:,}, BM {open_at['BM']:,}")
     print(f"board_10_cpu_ms: {small:.2f}")
     print(f"board_10k_cpu_ms: {big:.2f}")

@@ -13,10 +13,7 @@ profiler, the fastest of five batches) and `detail_queries_per_request`.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import os
-import pstats
 import sys
 import tempfile
 import time
@@ -24,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def setup() -> None:
@@ -70,6 +68,8 @@ def repair_with_timeline() -> tuple[str, str]:
 
 
 def main() -> None:
+    from profiling import fastest_cpu_ms, profile_top
+
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument(
@@ -102,26 +102,8 @@ def main() -> None:
     with connection.execute_wrapper(count):  # the client's request_started resets .queries
         fetch()
 
-    batches = []  # the fastest of five batches: other processes on the machine add noise
-    for _ in range(5):
-        started = time.process_time()
-        for _ in range(max(args.n // 5, 1)):
-            fetch()
-        batches.append((time.process_time() - started) * 1000 / max(args.n // 5, 1))
-    cpu_ms = min(batches)
-
-    profile = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
-    profile.enable()
-    for _ in range(args.n):
-        fetch()
-    profile.disable()
-    if args.dump:
-        profile.dump_stats(args.dump)
-    out = io.StringIO()
-    stats = pstats.Stats(profile, stream=out).strip_dirs().sort_stats("cumulative")
-    stats.print_stats(args.top)
-    stats.sort_stats("tottime").print_stats(args.top)  # where the time is spent, not passed on
-    print(out.getvalue())
+    cpu_ms = fastest_cpu_ms(fetch, args.n)
+    print(profile_top(fetch, args.n, args.top, cpu=args.cpu, dump=args.dump))
     print(f"database: {connection.vendor}")
     print(f"detail_cpu_ms_per_request: {cpu_ms:.2f}")
     print(f"detail_queries_per_request: {len(queries)}")

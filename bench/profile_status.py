@@ -15,11 +15,8 @@ Prints the top functions by cumulative and by own time, then `status_cpu_ms_per_
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
 import os
-import pstats
 import sys
 import tempfile
 import time
@@ -27,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def setup() -> None:
@@ -73,6 +71,8 @@ def repair_with_timeline() -> str:
 
 
 def main() -> None:
+    from profiling import fastest_cpu_ms, profile_top
+
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=1000)
     parser.add_argument(
@@ -104,29 +104,12 @@ def main() -> None:
     with connection.execute_wrapper(count):
         fetch()
 
-    batches = []
-    for _ in range(5):
-        started = time.process_time()
-        for _ in range(max(args.n // 5, 1)):
-            fetch()
-        batches.append((time.process_time() - started) * 1000 / max(args.n // 5, 1))
-
-    profile = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
-    profile.enable()
-    for _ in range(args.n):
-        fetch()
-    profile.disable()
-    if args.dump:
-        profile.dump_stats(args.dump)
-    out = io.StringIO()
-    stats = pstats.Stats(profile, stream=out).strip_dirs().sort_stats("cumulative")
-    stats.print_stats(args.top)
-    stats.sort_stats("tottime").print_stats(args.top)
-    print(out.getvalue())
+    cpu_ms = fastest_cpu_ms(fetch, args.n)
+    print(profile_top(fetch, args.n, args.top, cpu=args.cpu, dump=args.dump))
     from django.core.cache import cache
 
     print(f"database: {connection.vendor}; cache: {type(cache).__name__}")
-    print(f"status_cpu_ms_per_request: {min(batches):.3f}")
+    print(f"status_cpu_ms_per_request: {cpu_ms:.3f}")
     print(f"status_queries_per_request: {len(queries)}")
 
 

@@ -284,6 +284,31 @@ def pipelined(run: Callable[[Any], Any], cache: Any = None) -> Any:
     return result
 
 
+def decode(raw: bytes, cache: Any = None) -> Any:
+    """A value read raw from Redis (a script's reply, an MGET), as the cache API would return
+    it: the cache's own serializer."""
+    cache = caches["default"] if cache is None else cache
+    return cache._cache._serializer.loads(raw)
+
+
+def get_in_order(keys: list[str], cache: Any = None) -> list[Any]:
+    """The cached values of `keys`, in their order, None for a miss. On Redis one MGET without
+    the cache API's per-key checks (hundreds of keys a request cost more there than the reply);
+    otherwise, or while Redis is away, the cache API's `get_many`."""
+    cache = caches["default"] if cache is None else cache  # not the proxy, looked up per key
+
+    def run(client: Any) -> list[Any]:
+        loads, make_key = cache._cache._serializer.loads, cache.make_key
+        raw = client.mget([make_key(key) for key in keys])
+        return [None if value is None else loads(value) for value in raw]
+
+    got = pipelined(run, cache)
+    if got is None:
+        found = cache.get_many(keys)
+        got = [found.get(key) for key in keys]
+    return got
+
+
 def redis_status(cache: Any = None) -> str:
     """For /healthz: "ok", "down" or "not configured" (a cheap PING with the short timeouts;
     a failure opens the breaker, an answer closes it)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape
@@ -48,24 +48,6 @@ def since_text(since: Any, language: str, now: Any) -> str:
     return text
 
 
-def _get_many(keys: list[str]) -> list[Any]:
-    """The cached values of `keys`, in order (None for a miss): one MGET on Redis, without the
-    cache API's per-key checks; the cache API elsewhere (or while Redis is away)."""
-
-    backend = caches["default"]  # not the proxy: one lookup, not one per key
-
-    def run(client: Any) -> list[Any]:
-        loads, make_key = backend._cache._serializer.loads, backend.make_key
-        raw = client.mget([make_key(key) for key in keys])
-        return [None if value is None else loads(value) for value in raw]
-
-    got = shared_cache.pipelined(run, backend)
-    if got is None:
-        found = cache.get_many(keys)
-        got = [found.get(key) for key in keys]
-    return got
-
-
 def fill(rows: list[Any], read_cards: Any) -> None:
     """Give each row its `html`: from the cache where its stamp is current and its promises
     have not moved on, else drawn from the repairs `read_cards(pks)` returns (with the card's
@@ -82,7 +64,7 @@ def fill(rows: list[Any], read_cards: Any) -> None:
         _since_minute[0] = minute
     keys = [_key(row.pk, row.overdue_since, language, zone) for row in rows]
     stamp_keys = [detail_cache.stamp_key("r", row.pk) for row in rows]
-    found = _get_many([*keys, *stamp_keys])
+    found = shared_cache.get_in_order([*keys, *stamp_keys])
     count = len(rows)
     missing = []
     for i, row in enumerate(rows):

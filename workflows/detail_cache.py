@@ -26,6 +26,7 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import timezone, translation
 
+from core import cache as shared_cache
 from core.roles import user_center_id, user_roles
 
 TTL = 120
@@ -59,9 +60,8 @@ class Lookup:
     def __init__(self, repair: Any, user: Any) -> None:
         self.key = body_key(repair, user)
         self.stamp_keys = (stamp_key("r", repair.pk), stamp_key("c", repair.customer_id))
-        found = cache.get_many([*self.stamp_keys, self.key])
-        self.stamps = tuple(found.get(k) for k in self.stamp_keys)
-        entry = found.get(self.key)
+        *stamps, entry = shared_cache.get_in_order([*self.stamp_keys, self.key])
+        self.stamps = tuple(stamps)
         self.body: bytes | None = None
         if entry is not None and None not in self.stamps and entry[:2] == self.stamps:
             self.body = entry[2]

@@ -21,7 +21,7 @@ import time
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.utils import translation
 from redis import exceptions as redis_exceptions
 
@@ -324,7 +324,7 @@ def _check_on_redis(keys: tuple[str, ...], digits: str, ip_limit: int, ticket_li
         known = None if raw_known is None else raw_known.decode(errors="replace")
         answer = None
         if raw_answer:
-            answer = caches["default"]._cache._serializer.loads(raw_answer)
+            answer = shared_cache.decode(raw_answer)
         return (
             int(ip_n),
             max(int(ip_left), 1),
