@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from service_center.models import Customer, ProductModel
@@ -77,7 +78,7 @@ def test_amounts_come_from_the_quote_and_the_payments_ledger(
     s.repair_approve(repair=repair, actor=desk)
     s.repair_record_payment(repair=repair, actor=desk, amount=3000, method="cash")
     repair = Repair.objects.get(pk=repair.pk)
-    today = repair.created_at.date()
+    today = timezone.localdate(repair.created_at)  # the report's days are the center's
     (row,) = _rows(_get(client, manager, f"?from={today}&to={today}"))
     assert row["technician"] == "tech" and row["coverage"] == "paid"
     assert (row["quote_total"], row["amount_paid"], row["balance"]) == ("5200", "3000", "2200")
@@ -88,7 +89,7 @@ def test_amounts_come_from_the_quote_and_the_payments_ledger(
 def test_the_balance_is_empty_while_the_amount_due_is_unknown(client, manager, make_repair):
     repair = make_repair()  # coverage undetermined, no price yet: nothing is known to be due
     assert repair.amount_due is None
-    today = repair.created_at.date()
+    today = timezone.localdate(repair.created_at)  # the report's days are the center's
     (row,) = _rows(_get(client, manager, f"?from={today}&to={today}"))
     assert (row["amount_paid"], row["balance"]) == ("0", "")
 
@@ -188,7 +189,7 @@ def test_amount_due_agrees_with_the_repair_model(
     s.repair_decline(repair=declined, actor=desk)
     warranty = diagnose(make_repair(serial_number=in_warranty.serial_number), "x")
     fresh = make_repair()
-    today = fresh.created_at.date()
+    today = timezone.localdate(fresh.created_at)
     by_ticket = {
         row[0]: row for row in reports.export_rows(reports.Period(center.pk, today, today))
     }
