@@ -15,6 +15,7 @@ among the compiled parameters, which is checked when the SQL is built.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from django.db.models.query import get_related_populators
 
 STAND_IN_TEXT = "\x1fprepared-stand-in-{}\x1f"
 STAND_IN_INT = -7_340_000_000_000_000_001  # below any id; Python int, bound like any other
+_numbers = itertools.count()
 
 
 class _Compiled:
@@ -71,7 +73,8 @@ class Prepared:
             STAND_IN_TEXT.format(i) if kind is str else STAND_IN_INT - i
             for i, kind in enumerate(kinds)
         )
-        self._attr = f"_prepared_{id(self)}"
+        # A number of its own, never reused (an id() is, once an instance is collected).
+        self._attr = f"_prepared_{next(_numbers)}"
 
     def _compiled(self, alias: str) -> _Compiled:
         connection = connections[alias]  # one per thread: the compiled SQL is kept on it

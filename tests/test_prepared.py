@@ -134,3 +134,17 @@ def test_values_with_annotations_are_refused(db):
     )
     with pytest.raises(ValueError, match="not prepared"):
         prepared("x")
+
+
+def test_a_new_prepared_never_runs_a_collected_ones_sql(make_repair):
+    """Each instance keeps its SQL under a number of its own: a new one made where a collected
+    one lived (same id()) compiles its own query."""
+    repair = make_repair()
+    for i in range(10):
+        column = "pk" if i % 2 else "version"
+        prepared = Prepared(
+            lambda t, column=column: Repair.objects.filter(ticket_number=t).values_list(column),
+            str,
+        )
+        assert prepared(repair.ticket_number) == [(getattr(repair, column),)]
+        del prepared
