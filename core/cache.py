@@ -18,6 +18,7 @@ the fast path costs one timestamp comparison: no ping per request.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -27,6 +28,7 @@ from typing import Any
 import redis.exceptions
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
@@ -284,6 +286,33 @@ def pipelined(run: Callable[[Any], Any], cache: Any = None) -> Any:
     return result
 
 
+class Script:
+    """A Lua script run by its SHA1 (EVALSHA): one round trip. A Redis that lost it (restarted,
+    or new behind the same address) answers NoScriptError; it is then loaded once and run
+    again."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis's script id
+
+    def __call__(self, client: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            client.script_load(self.source)
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+
+
+def key_function(cache: Any = None) -> Callable[[str], str]:
+    """`cache.make_key` for many keys a request: with the default KEY_FUNCTION a concatenation
+    with the prefix and version (what make_key computes), else make_key itself."""
+    cache = caches["default"] if cache is None else cache
+    if cache.key_func is not default_key_func:
+        return cache.make_key
+    prefix = cache.make_key("")
+    return prefix.__add__
+
+
 def decode(raw: bytes, cache: Any = None) -> Any:
     """A value read raw from Redis (a script's reply, an MGET), as the cache API would return
     it: the cache's own serializer."""
@@ -298,7 +327,7 @@ def get_in_order(keys: list[str], cache: Any = None) -> list[Any]:
     cache = caches["default"] if cache is None else cache  # not the proxy, looked up per key
 
     def run(client: Any) -> list[Any]:
-        loads, make_key = cache._cache._serializer.loads, cache.make_key
+        loads, make_key = cache._cache._serializer.loads, key_function(cache)
         raw = client.mget([make_key(key) for key in keys])
         return [None if value is None else loads(value) for value in raw]
 

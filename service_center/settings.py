@@ -168,6 +168,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite ignores select_for_update; IMMEDIATE takes the write lock at BEGIN so concurrent
     # writers queue on `timeout` instead of failing with "database is locked" mid-transaction.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+# PostgreSQL's JIT compiles a query's expressions once its estimated cost passes jit_above_cost:
+# 15-30 ms on every desk board of a 10,000-repair center and ~400 ms on a report, for queries
+# that then run in a few ms (bench/run.py). Off for this service's connections by default;
+# PG_JIT=server leaves the server's own setting (e.g. behind a pooler that rejects the startup
+# `options` parameter).
+PG_JIT = env_str("PG_JIT", "off")
+if PG_JIT not in ("off", "server"):
+    raise ImproperlyConfigured("PG_JIT must be 'off' or 'server'")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and PG_JIT == "off":
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Idempotency-Key (core/idempotency.py; README "Idempotency keys") -----------------------

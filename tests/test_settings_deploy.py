@@ -147,6 +147,7 @@ def test_the_production_environment_redirects_to_https_and_sends_hsts(tmp_path):
         ("SECURE_COOKIES", "ture", "SECURE_COOKIES='ture' is not a yes/no value"),
         ("SECURE_HSTS_SECONDS", "one year", "SECURE_HSTS_SECONDS='one year' is not a whole number"),
         ("SECURE_PROXY_SSL_HEADER", "https", "SECURE_PROXY_SSL_HEADER='https' is not a header"),
+        ("PG_JIT", "maybe", "PG_JIT must be 'off' or 'server'"),
     ],
 )
 def test_a_value_the_settings_cannot_read_stops_the_start_naming_the_variable(name, value, message):
@@ -194,3 +195,47 @@ def test_the_proxy_ssl_header_defaults_to_the_given_default_when_unset(monkeypat
         "https",
     )
     assert env_proxy_ssl_header("REPAIRDESK_SSL_HEADER", "") is None
+
+
+# --- PostgreSQL's JIT ---------------------------------------------------------------------------
+
+SHOW_JIT = (
+    "from django.db import connection; c = connection.cursor(); c.execute('SHOW jit');"
+    " print('jit=' + c.fetchone()[0])"
+)
+
+
+@pytest.fixture
+def postgres_url():
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...; .ci/run's second leg)")
+    return url
+
+
+def test_the_service_connects_to_postgresql_with_jit_off(postgres_url):
+    # The client asks for jit=on through PGOPTIONS: the service's own option wins.
+    run = manage(
+        "shell",
+        "-c",
+        SHOW_JIT,
+        SECRET_KEY=real_key(),
+        DATABASE_URL=postgres_url,
+        PGOPTIONS="-c jit=on",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "jit=off" in run.stdout
+
+
+def test_pg_jit_server_leaves_the_servers_own_setting(postgres_url):
+    run = manage(
+        "shell",
+        "-c",
+        SHOW_JIT,
+        SECRET_KEY=real_key(),
+        DATABASE_URL=postgres_url,
+        PG_JIT="server",
+        PGOPTIONS="-c jit=on",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "jit=on" in run.stdout  # what the server (here its client's PGOPTIONS) says

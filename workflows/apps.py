@@ -11,6 +11,9 @@ class WorkflowsConfig(AppConfig):
     verbose_name = _("Repairs")
 
     def ready(self) -> None:
+        from workflows import signals
+
+        signals.connect()  # renames elsewhere draw the repairs' board cards again
         # Load WeasyPrint, the ticket fonts and stylesheet once at start-up (so the first ticket
         # is not the slow one) and say loudly if tickets would be slow or print Korean as boxes.
         try:

@@ -14,8 +14,9 @@ was not yet committed is stored under a stamp the commit then replaces. A rolled
 costs one miss, after which the body is built again from the rows as they are.
 
 Time: a promise's `overdue` flips when its due time passes, so an entry lives no longer than the
-earliest open promise still due in the future. The TTL bounds what changes without an event of
-the repair (a renamed center or technician, an admin edit of the customer).
+earliest open promise still due in the future. An edit of the customer, or of an open repair's
+technician or model, drops the repairs' stamps too (`workflows.signals`); the TTL bounds what
+changes without either (a renamed center; a renamed technician on a closed repair).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def stamp_key(kind: str, pk: int) -> str:
     return f"repdetail:gen:{kind}:{pk}"
 
 
+def new_stamp() -> int:
+    """A random stamp. An int: Redis keeps it as its digits, which the board's script compares
+    with the stamp written into each kept card (`board_cards`)."""
+    return secrets.randbits(62)
+
+
 def body_key(repair: Any, user: Any) -> str:
     roles = ",".join(sorted(user_roles(user)))
     return (
@@ -48,10 +55,15 @@ def body_key(repair: Any, user: Any) -> str:
 
 def forget(repair_id: int, customer_id: int | None = None) -> None:
     """New stamps for the repair (and its customer): every cached body of them is a miss."""
-    new = {stamp_key("r", repair_id): secrets.token_hex(8)}
-    if customer_id is not None:
-        new[stamp_key("c", customer_id)] = secrets.token_hex(8)
-    cache.set_many(new, STAMP_TTL)
+    forget_many([repair_id], [customer_id] if customer_id is not None else [])
+
+
+def forget_many(repair_ids: Any, customer_ids: Any = ()) -> None:
+    """`forget` for many repairs and customers at once (one round trip)."""
+    new = {stamp_key("r", pk): new_stamp() for pk in repair_ids}
+    new.update({stamp_key("c", pk): new_stamp() for pk in customer_ids})
+    if new:
+        cache.set_many(new, STAMP_TTL)
 
 
 class Lookup:
@@ -74,7 +86,7 @@ class Lookup:
         stamps = list(self.stamps)
         for i, (key, stamp) in enumerate(zip(self.stamp_keys, stamps, strict=True)):
             if stamp is None:
-                stamps[i] = secrets.token_hex(8)
+                stamps[i] = new_stamp()
                 if not cache.add(key, stamps[i], STAMP_TTL):
                     return
         cache.set(self.key, (stamps[0], stamps[1], body), ttl)

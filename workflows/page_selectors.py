@@ -8,7 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -99,7 +110,7 @@ def desk_board(*, center_id: int, query: str = "") -> Board:
     cards = _first_card_rows(Q(center_id=center_id, state__in=BOARD_STATES), now)
     # Every card of the overdue strip is among its column's first cards: overdue cards lead
     # their column in the strip's own order.
-    overdue = [r for r in cards if r.overdue_since is not None]
+    overdue = [r for r in cards if r.overdue_us is not None]
     columns = []
     for state in BOARD_STATES:
         in_state = [r for r in cards if r.state == state]
@@ -208,13 +219,42 @@ def _first_cards(where: Q, now: dt.datetime, *, limit: int = COLUMN_LIMIT) -> li
 @dataclass
 class CardRow:
     """A board card before it is drawn: what the board orders and groups by; `html` is set by
-    `board_cards.fill`."""
+    `board_cards.fill`. `overdue_us` is `overdue_since` in microseconds since the epoch (an
+    integer is read without the ORM's per-value datetime conversion, which at 300 cards a
+    request was a tenth of the board's CPU)."""
 
     pk: int
-    ticket_number: str
     state: str
-    overdue_since: dt.datetime | None
+    overdue_us: int | None
     html: str = ""
+
+    @property
+    def overdue_since(self) -> dt.datetime | None:
+        if self.overdue_us is None:
+            return None
+        return EPOCH + dt.timedelta(microseconds=self.overdue_us)
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class EpochMicros(Func):
+    """A timestamp as whole microseconds since the epoch (exact; NULL stays NULL)."""
+
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Stored as text, "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC: whole seconds, then the digits.
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(CAST(strftime('%%s', {sql}) AS INTEGER) * 1000000"
+            f" + CAST(substr({sql}, 21, 6) AS INTEGER))",
+            (*params, *params),
+        )
 
 
 def _numbered_cards(where: Q, now: dt.datetime, limit: int) -> QuerySet[Repair]:
@@ -245,12 +285,8 @@ def _numbered_cards(where: Q, now: dt.datetime, limit: int) -> QuerySet[Repair]:
 def _first_card_rows(where: Q, now: dt.datetime, *, limit: int = COLUMN_LIMIT) -> list[CardRow]:
     """`_first_cards` as narrow rows, in card order: one query."""
     rows = _numbered_cards(where, now, limit).order_by(*CARD_ORDER)
-    return [
-        CardRow(pk, ticket, state, since)
-        for pk, ticket, state, since in rows.values_list(
-            "pk", "ticket_number", "state", "overdue_since"
-        )
-    ]
+    rows = rows.annotate(overdue_us=EpochMicros("overdue_since"))
+    return [CardRow(*row) for row in rows.values_list("pk", "state", "overdue_us")]
 
 
 def read_cards(pks: list[int]) -> list[Repair]:

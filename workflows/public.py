@@ -23,7 +23,6 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
-from redis import exceptions as redis_exceptions
 
 from core import cache as shared_cache
 from core import net
@@ -304,7 +303,7 @@ if known and ip <= tonumber(ARGV[3]) and n <= tonumber(ARGV[4]) then
 end
 return {ip, ip_left, n, left, known, matched, answer}
 """
-_LOOKUP_SHA = hashlib.sha1(_LOOKUP_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis's script id
+_LOOKUP = shared_cache.Script(_LOOKUP_SCRIPT)
 
 
 def _check_on_redis(keys: tuple[str, ...], digits: str, ip_limit: int, ticket_limit: int):
@@ -314,12 +313,7 @@ def _check_on_redis(keys: tuple[str, ...], digits: str, ip_limit: int, ticket_li
 
     def run(client: Any) -> tuple:
         full = [cache.make_and_validate_key(key) for key in keys]
-        args = (*full, IP_WINDOW, TICKET_WINDOW, ip_limit, ticket_limit, digits)
-        try:
-            got = client.evalsha(_LOOKUP_SHA, len(full), *args)
-        except redis_exceptions.NoScriptError:  # a restarted or new Redis: load it once
-            client.script_load(_LOOKUP_SCRIPT)
-            got = client.evalsha(_LOOKUP_SHA, len(full), *args)
+        got = _LOOKUP(client, full, [IP_WINDOW, TICKET_WINDOW, ip_limit, ticket_limit, digits])
         ip_n, ip_left, n, left, raw_known, matched, raw_answer = got
         known = None if raw_known is None else raw_known.decode(errors="replace")
         answer = None
