@@ -28,6 +28,7 @@ from parts.models import Part, Reservation, Stock
 from service_center import selectors as center_selectors
 from service_center.models import Customer, Device
 from workflows import gate, selectors
+from workflows.board_cards import EPOCH
 from workflows.choices import (
     OPEN_STATES,
     EventKind,
@@ -226,16 +227,13 @@ class CardRow:
     pk: int
     state: str
     overdue_us: int | None
-    html: str = ""
+    html: bytes = b""  # UTF-8
 
     @property
     def overdue_since(self) -> dt.datetime | None:
         if self.overdue_us is None:
             return None
         return EPOCH + dt.timedelta(microseconds=self.overdue_us)
-
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class EpochMicros(Func):
