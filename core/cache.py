@@ -322,7 +322,7 @@ def decode(raw: bytes, cache: Any = None) -> Any:
 
 def get_in_order(keys: list[str], cache: Any = None) -> list[Any]:
     """The cached values of `keys`, in their order, None for a miss. On Redis one MGET without
-    the cache API's per-key checks (hundreds of keys a request cost more there than the reply);
+    the cache API's per-key checks (the repair detail's body and stamps, each request);
     otherwise, or while Redis is away, the cache API's `get_many`."""
     cache = caches["default"] if cache is None else cache  # not the proxy, looked up per key
 

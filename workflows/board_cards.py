@@ -99,6 +99,13 @@ def since_text(since_us: int, language: str, now: Any) -> bytes:
     return text
 
 
+def _shown(kept: bytes, row: Any, language: str, now: Any) -> bytes:
+    """A kept card as shown now: its marker replaced by how late it is, if it is."""
+    if row.overdue_us is None:
+        return kept
+    return kept.replace(_SINCE, since_text(row.overdue_us, language, now), 1)
+
+
 def _look_up(keys: list[str], stamp_keys: list[str], now_us: int) -> tuple[list, list]:
     """(HTML or None per card, current stamp bytes or None per card that missed)."""
     count = len(keys)
@@ -136,13 +143,10 @@ def fill(rows: list[Any], read_cards: Any) -> None:
     htmls, stamps = _look_up(keys, stamp_keys, now_us)
     missing = []
     for i, row in enumerate(rows):
-        html = htmls[i]
-        if html is None:
+        if htmls[i] is None:
             missing.append(i)
-        elif row.overdue_us is None:
-            row.html = html
         else:
-            row.html = html.replace(_SINCE, since_text(row.overdue_us, language, now), 1)
+            row.html = _shown(htmls[i], row, language, now)
     if missing:
         _draw(rows, missing, keys, stamp_keys, stamps, read_cards, now, language)
 
@@ -162,10 +166,7 @@ def _draw(rows, missing, keys, stamp_keys, stamps, read_cards, now, language) ->
             continue
         context = {"r": repair, "since_marker": mark_safe(SINCE)}
         kept = render_to_string("desk/_card.html", context).encode()
-        if row.overdue_us is None:
-            row.html = kept
-        else:
-            row.html = kept.replace(_SINCE, since_text(row.overdue_us, language, now), 1)
+        row.html = _shown(kept, row, language, now)
         stamp = stamps[i]
         if stamp is None:
             fresh = detail_cache.new_stamp()
